@@ -1,0 +1,138 @@
+//! Loaders turn files into [`Document`]s: `.txt`, `.md`, and FAQ files as `.csv` / `.jsonl`
+//! (question and answer columns). Every failure names the file and, where it applies, the row
+//! and field; one bad file or row never stops the others.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::types::Document;
+
+/// Largest file a loader accepts (bytes).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What loading a set of paths produced: the documents, and one error per file or row that failed.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Documents that loaded.
+    pub documents: Vec<Document>,
+    /// Per-file or per-row failures.
+    pub errors: Vec<Error>,
+}
+
+/// Loads files and directories (recursively; hidden entries are skipped). A file given directly
+/// gets its file name as document id; a file found under a directory gets its path relative to
+/// that directory.
+pub fn load_paths(paths: &[PathBuf]) -> Loaded {
+    let mut out = Loaded::default();
+    for p in paths {
+        if p.is_dir() {
+            let mut files = Vec::new();
+            if let Err(e) = walk(p, &mut files) {
+                out.errors.push(e);
+            }
+            files.sort();
+            for f in files {
+                let id = f.strip_prefix(p).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+                load_file_into(&f, &id, &mut out);
+            }
+        } else {
+            let id = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| p.to_string_lossy().to_string());
+            load_file_into(p, &id, &mut out);
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
+    for entry in rd {
+        let entry = entry.map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_file_into(path: &Path, id: &str, out: &mut Loaded) {
+    match load_file(path, id) {
+        Ok((docs, errs)) => {
+            out.documents.extend(docs);
+            out.errors.extend(errs);
+        }
+        Err(e) => out.errors.push(e),
+    }
+}
+
+/// Loads one file. Returns the documents and the per-row errors (FAQ files), or an error for the
+/// whole file.
+pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "txt" | "md" | "markdown" | "csv" | "jsonl") {
+        return Err(Error::load(
+            path,
+            None,
+            format!("unsupported file type {:?}; supported: .txt .md .csv .jsonl", if ext.is_empty() { "(none)".to_string() } else { format!(".{ext}") }),
+        ));
+    }
+    let text = read_text(path)?;
+    match ext.as_str() {
+        "csv" => crate::ingest::faq::load_csv(path, id, &text),
+        "jsonl" => crate::ingest::faq::load_jsonl(path, id, &text),
+        _ => {
+            let title = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with('#'))
+                .map(|l| l.trim_start_matches('#').trim().to_string())
+                .filter(|t| !t.is_empty())
+                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().to_string()))
+                .unwrap_or_else(|| id.to_string());
+            let mut d = Document::new(id, text);
+            d.title = title;
+            d.source = path.to_string_lossy().to_string();
+            Ok((vec![d], Vec::new()))
+        }
+    }
+}
+
+/// Reads a file as UTF-8 text, rejecting empty, binary, oversized and non-UTF-8 files with a
+/// message that says where the problem is. A UTF-8 byte-order mark is dropped.
+pub fn read_text(path: &Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::load(path, None, format!("file is {} bytes; the limit is {MAX_FILE_BYTES}", meta.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::load(path, None, "file is empty"));
+    }
+    if let Some(pos) = bytes.iter().take(8192).position(|&b| b == 0) {
+        return Err(Error::load(path, Some(format!("byte {pos}")), "binary file (contains NUL bytes); expected text"));
+    }
+    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let pos = e.valid_up_to();
+            let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
+            Err(Error::load(
+                path,
+                Some(format!("line {line}, byte {pos}")),
+                "invalid UTF-8; convert the file to UTF-8 (Big5 support comes with the knowledge-operations loaders)",
+            ))
+        }
+    }
+}

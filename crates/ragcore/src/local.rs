@@ -1,0 +1,118 @@
+//! The embedded default in one call: [`Pipeline::open_local`] opens a knowledge-base directory
+//! with SQLite + HNSW, the prompt registry in the same database, the hashing embedder and the
+//! extractive answerer unless others are given, and the default guards.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::cost::{PriceTable, TableMeter};
+use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
+use crate::error::{Error, Result};
+use crate::guard::{Guardrail, InputLengthGuard, PiiRedactor};
+use crate::http::Endpoint;
+use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::prompt::SqlitePromptRegistry;
+use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
+
+/// Options of [`Pipeline::open_local`]; everything left `None` gets the offline default.
+#[derive(Default, Clone)]
+pub struct LocalOptions {
+    /// Pipeline settings.
+    pub config: PipelineConfig,
+    /// The embedder (default: [`HashingEmbedder`] with 512 dimensions).
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// The chat model (default: [`ExtractiveAnswerer`]).
+    pub chat: Option<Arc<dyn ChatModel>>,
+    /// Prices (default: the shipped table).
+    pub prices: Option<PriceTable>,
+    /// HNSW tuning.
+    pub ann: AnnConfig,
+    /// Guards run on questions after the default ones (length, PII).
+    pub input_guards: Vec<Arc<dyn Guardrail>>,
+    /// Guards run on answers after the default one (PII).
+    pub output_guards: Vec<Arc<dyn Guardrail>>,
+}
+
+impl Pipeline {
+    /// Opens (or creates) the knowledge base in `dir` on the embedded default.
+    pub async fn open_local(dir: impl AsRef<Path>, options: LocalOptions) -> Result<Pipeline> {
+        let dir = dir.as_ref().to_path_buf();
+        let embedder: Arc<dyn Embedder> = match options.embedder {
+            Some(e) => e,
+            None => Arc::new(HashingEmbedder::default()),
+        };
+        let chat: Arc<dyn ChatModel> = match options.chat {
+            Some(c) => c,
+            None => Arc::new(ExtractiveAnswerer::new(options.config.segmenter)),
+        };
+        let store = LocalStore::open_async(
+            &dir,
+            LocalStoreConfig { fingerprint: embedder.fingerprint(), profile: options.config.store_profile(), ann: options.ann },
+        )
+        .await?;
+        let db = dir.join("kb.sqlite");
+        let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
+        let pii = Arc::new(PiiRedactor::new()?);
+        let mut b = Pipeline::builder()
+            .embedder(embedder)
+            .store(Arc::new(store))
+            .chat(chat)
+            .prompts(Arc::new(prompts))
+            .cost(Arc::new(TableMeter::new(options.prices.unwrap_or_default())))
+            .input_guard(Arc::new(InputLengthGuard::default()))
+            .input_guard(pii.clone())
+            .output_guard(pii)
+            .config(options.config);
+        for g in options.input_guards {
+            b = b.input_guard(g);
+        }
+        for g in options.output_guards {
+            b = b.output_guard(g);
+        }
+        b.build()
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A chat model from the environment: when `OPENAI_BASE_URL` or `OPENAI_API_KEY` is set, an
+/// [`OpenAiChat`] for `RAGCORE_CHAT_MODEL` (or `OPENAI_MODEL`, default `gpt-4o-mini`); otherwise
+/// `None` (the offline answerer). `RAGCORE_CHAT_TIMEOUT_SECS` sets the timeout (default 60).
+pub fn chat_from_env() -> Result<Option<Arc<dyn ChatModel>>> {
+    if env("OPENAI_BASE_URL").is_none() && env("OPENAI_API_KEY").is_none() {
+        return Ok(None);
+    }
+    let mut endpoint = Endpoint::from_env();
+    if let Some(t) = env("RAGCORE_CHAT_TIMEOUT_SECS") {
+        let secs: u64 = t.parse().map_err(|_| Error::Config(format!("RAGCORE_CHAT_TIMEOUT_SECS={t:?} is not a number of seconds")))?;
+        endpoint.timeout = Duration::from_secs(secs.max(1));
+    }
+    let model = env("RAGCORE_CHAT_MODEL").or_else(|| env("OPENAI_MODEL")).unwrap_or_else(|| "gpt-4o-mini".into());
+    Ok(Some(Arc::new(OpenAiChat::new(OpenAiChatConfig::new(endpoint, model))?)))
+}
+
+/// An embedder from the environment: when `RAGCORE_EMBED_MODEL` is set, an [`OpenAiEmbedder`]
+/// at `RAGCORE_EMBED_URL` (default `OPENAI_BASE_URL`) with `RAGCORE_EMBED_DIM` dimensions and the
+/// key `RAGCORE_EMBED_API_KEY` (default `OPENAI_API_KEY`); otherwise `None` (the hashing embedder).
+pub fn embedder_from_env() -> Result<Option<Arc<dyn Embedder>>> {
+    let Some(model) = env("RAGCORE_EMBED_MODEL") else { return Ok(None) };
+    let dim_s = env("RAGCORE_EMBED_DIM").ok_or_else(|| Error::Config("RAGCORE_EMBED_MODEL is set but RAGCORE_EMBED_DIM is not; set it to the model's vector length".into()))?;
+    let dims: usize = dim_s.parse().map_err(|_| Error::Config(format!("RAGCORE_EMBED_DIM={dim_s:?} is not a number")))?;
+    let base = env("RAGCORE_EMBED_URL").or_else(|| env("OPENAI_BASE_URL")).unwrap_or_else(|| "https://api.openai.com/v1".into());
+    let key = env("RAGCORE_EMBED_API_KEY").or_else(|| env("OPENAI_API_KEY")).map(SecretString::from);
+    let mut cfg = OpenAiEmbedderConfig::new(Endpoint::new(base, key), model, dims);
+    if let Some(p) = env("RAGCORE_EMBED_QUERY_PREFIX") {
+        cfg.query_prefix = p;
+    }
+    if let Some(p) = env("RAGCORE_EMBED_PASSAGE_PREFIX") {
+        cfg.passage_prefix = p;
+    }
+    cfg.send_input_type = env("RAGCORE_EMBED_INPUT_TYPE").is_some_and(|v| v == "1" || v == "true");
+    Ok(Some(Arc::new(OpenAiEmbedder::new(cfg)?)))
+}

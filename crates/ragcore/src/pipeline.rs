@@ -1,0 +1,702 @@
+//! [`Pipeline`]: the request path (`ask`) and the ingestion path (`ingest`) composed from
+//! `Arc<dyn …>` parts by a [`PipelineBuilder`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::cost::{CostMeter, PriceRequest, RecordRequest};
+use crate::embed::{EmbedRequest, Embedder, InputType};
+use crate::error::{Error, Result};
+use crate::guard::{GuardRequest, GuardStage, Guardrail};
+use crate::ingest::{load_paths, Chunker, ChunkerConfig};
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, ExtractiveAnswerer, Role};
+use crate::prompt::{pack_passages, render, GetPromptRequest, PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
+use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
+use crate::store::{ChunkRecord, DocumentRecord, UpsertRequest, VectorStore};
+use crate::text::{Segmenter, Tokenizer};
+use crate::types::{validate_ident, Answer, Citation, Cost, Document, Hit, Scope, Usage, Verdict, VerdictAction};
+
+/// Settings of a pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Retrieval settings.
+    pub retrieval: RetrievalConfig,
+    /// Chunking settings.
+    pub chunker: ChunkerConfig,
+    /// Chinese segmentation for BM25.
+    pub segmenter: Segmenter,
+    /// Prompt name in the registry.
+    pub prompt_name: String,
+    /// Prompt label to use.
+    pub prompt_label: String,
+    /// Token budget for the passages in the prompt.
+    pub context_tokens: usize,
+    /// The refusal text used when the knowledge base has no answer.
+    pub no_answer_text: String,
+    /// Answer from the passages (flagged `degraded`) when the chat model fails, instead of
+    /// returning the error.
+    pub degrade_on_model_error: bool,
+    /// Texts per embedding call at ingest.
+    pub embed_batch: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            retrieval: RetrievalConfig::default(),
+            chunker: ChunkerConfig::default(),
+            segmenter: Segmenter::default(),
+            prompt_name: DEFAULT_PROMPT_NAME.into(),
+            prompt_label: "production".into(),
+            context_tokens: 1500,
+            no_answer_text: DEFAULT_NO_ANSWER_TEXT.into(),
+            degrade_on_model_error: true,
+            embed_batch: 64,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The settings that must match the stored knowledge base (chunker and segmenter).
+    pub fn store_profile(&self) -> String {
+        format!(
+            "chunker={}:{}:{};segmenter={}",
+            self.chunker.tokenizer.as_str(),
+            self.chunker.max_tokens,
+            self.chunker.overlap_tokens,
+            self.segmenter.as_str()
+        )
+    }
+}
+
+/// Add documents to the knowledge base: files and directories, and/or documents given directly.
+#[derive(Debug, Clone, Default)]
+pub struct IngestRequest {
+    /// Files and directories to load.
+    pub paths: Vec<PathBuf>,
+    /// Documents given directly.
+    pub documents: Vec<Document>,
+    /// The tenant that owns them.
+    pub tenant: String,
+    /// Principals allowed to see documents that carry no ACL of their own (empty: whole tenant).
+    pub acl: Vec<String>,
+}
+
+impl IngestRequest {
+    /// Ingest `paths` for `tenant`.
+    pub fn paths<I, P>(tenant: impl Into<String>, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        IngestRequest { paths: paths.into_iter().map(Into::into).collect(), tenant: tenant.into(), ..Default::default() }
+    }
+
+    /// Ingest `documents` for `tenant`.
+    pub fn documents(tenant: impl Into<String>, documents: Vec<Document>) -> Self {
+        IngestRequest { documents, tenant: tenant.into(), ..Default::default() }
+    }
+}
+
+/// One file or row that could not be ingested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestError {
+    /// The error kind code.
+    pub kind: String,
+    /// The full message (names the file, row and field).
+    pub message: String,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Knowledge-base version after the ingest.
+    pub kb_version: u64,
+    /// Documents loaded from the inputs.
+    pub documents_seen: u64,
+    /// New documents.
+    pub documents_added: u64,
+    /// Changed documents.
+    pub documents_changed: u64,
+    /// Unchanged documents (nothing embedded or written).
+    pub documents_unchanged: u64,
+    /// Chunks written.
+    pub chunks_added: u64,
+    /// Chunks no longer live.
+    pub chunks_removed: u64,
+    /// Texts sent to the embedder.
+    pub chunks_embedded: u64,
+    /// Embedding tokens spent.
+    pub embedding_tokens: u64,
+    /// Per-file and per-row failures; the rest was ingested.
+    pub errors: Vec<IngestError>,
+}
+
+/// Ask a question within a scope.
+#[derive(Debug, Clone)]
+pub struct AskRequest {
+    /// The question.
+    pub question: String,
+    /// Who asks.
+    pub scope: Scope,
+}
+
+impl AskRequest {
+    /// A question for a scope.
+    pub fn new(question: impl Into<String>, scope: Scope) -> Self {
+        AskRequest { question: question.into(), scope }
+    }
+}
+
+/// The parts of a pipeline; a missing required part is an error at `build()`.
+#[derive(Default)]
+pub struct PipelineBuilder {
+    embedder: Option<Arc<dyn Embedder>>,
+    store: Option<Arc<dyn VectorStore>>,
+    chat: Option<Arc<dyn ChatModel>>,
+    prompts: Option<Arc<dyn PromptRegistry>>,
+    cost: Option<Arc<dyn CostMeter>>,
+    input_guards: Vec<Arc<dyn Guardrail>>,
+    output_guards: Vec<Arc<dyn Guardrail>>,
+    config: PipelineConfig,
+}
+
+impl PipelineBuilder {
+    /// The embedder (required).
+    pub fn embedder(mut self, e: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(e);
+        self
+    }
+    /// The store (required).
+    pub fn store(mut self, s: Arc<dyn VectorStore>) -> Self {
+        self.store = Some(s);
+        self
+    }
+    /// The chat model (required; use [`ExtractiveAnswerer`] offline).
+    pub fn chat(mut self, c: Arc<dyn ChatModel>) -> Self {
+        self.chat = Some(c);
+        self
+    }
+    /// The prompt registry (required).
+    pub fn prompts(mut self, p: Arc<dyn PromptRegistry>) -> Self {
+        self.prompts = Some(p);
+        self
+    }
+    /// The cost meter (required).
+    pub fn cost(mut self, c: Arc<dyn CostMeter>) -> Self {
+        self.cost = Some(c);
+        self
+    }
+    /// Adds a guard on questions (run in the order added).
+    pub fn input_guard(mut self, g: Arc<dyn Guardrail>) -> Self {
+        self.input_guards.push(g);
+        self
+    }
+    /// Adds a guard on answers (run in the order added).
+    pub fn output_guard(mut self, g: Arc<dyn Guardrail>) -> Self {
+        self.output_guards.push(g);
+        self
+    }
+    /// The settings.
+    pub fn config(mut self, c: PipelineConfig) -> Self {
+        self.config = c;
+        self
+    }
+
+    /// Builds the pipeline, naming the first missing part.
+    pub fn build(self) -> Result<Pipeline> {
+        let missing = |what: &str, call: &str| Error::Config(format!("the pipeline has no {what}; call PipelineBuilder::{call}"));
+        let embedder = self.embedder.ok_or_else(|| missing("embedder", "embedder"))?;
+        let store = self.store.ok_or_else(|| missing("store", "store"))?;
+        let chat = self.chat.ok_or_else(|| missing("chat model", "chat"))?;
+        let prompts = self.prompts.ok_or_else(|| missing("prompt registry", "prompts"))?;
+        let cost = self.cost.ok_or_else(|| missing("cost meter", "cost"))?;
+        let chunker = Chunker::new(self.config.chunker)?;
+        let retriever = Retriever::new(store.clone(), embedder.clone(), self.config.segmenter, self.config.retrieval)?;
+        if self.config.embed_batch == 0 {
+            return Err(Error::invalid("embed_batch", "must be positive"));
+        }
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                embedder,
+                store,
+                chat,
+                prompts,
+                cost,
+                input_guards: self.input_guards,
+                output_guards: self.output_guards,
+                fallback: ExtractiveAnswerer::new(self.config.segmenter),
+                chunker,
+                retriever,
+                config: self.config,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn VectorStore>,
+    chat: Arc<dyn ChatModel>,
+    prompts: Arc<dyn PromptRegistry>,
+    cost: Arc<dyn CostMeter>,
+    input_guards: Vec<Arc<dyn Guardrail>>,
+    output_guards: Vec<Arc<dyn Guardrail>>,
+    fallback: ExtractiveAnswerer,
+    chunker: Chunker,
+    retriever: Retriever,
+    config: PipelineConfig,
+}
+
+/// The RAG pipeline. Cheap to clone; all methods take `&self` and may run concurrently.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("embedder", &self.inner.embedder.fingerprint())
+            .field("chat", &self.inner.chat.name())
+            .finish()
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e3 * 1000.0).round() / 1000.0
+}
+
+fn content_hash(d: &Document) -> String {
+    let mut h = Sha256::new();
+    for part in [&d.id, &d.title, &d.text, &d.source, &d.kind.as_str().to_string()] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    for a in &d.acl {
+        h.update(a.as_bytes());
+        h.update([1u8]);
+    }
+    for (k, v) in &d.metadata {
+        h.update(k.as_bytes());
+        h.update([2u8]);
+        h.update(v.as_bytes());
+        h.update([3u8]);
+    }
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+impl Pipeline {
+    /// Starts a builder.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder::default()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.inner.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn VectorStore> {
+        &self.inner.store
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.inner.embedder
+    }
+
+    /// The chat model's name.
+    pub fn model_name(&self) -> String {
+        self.inner.chat.name()
+    }
+
+    /// Loads, chunks, embeds (only chunks the store does not already hold) and stores documents
+    /// as one new knowledge-base version. Bad files and rows are reported in
+    /// [`IngestReport::errors`]; everything else is ingested.
+    pub async fn ingest(&self, request: IngestRequest) -> Result<IngestReport> {
+        self.ingest_with_progress(request, |_, _| {}).await
+    }
+
+    /// Like [`Pipeline::ingest`], calling `progress(done, total)` as documents are processed.
+    pub async fn ingest_with_progress<F>(&self, request: IngestRequest, progress: F) -> Result<IngestReport>
+    where
+        F: Fn(u64, u64) + Send + Sync,
+    {
+        let span = tracing::info_span!("ragcore.ingest", tenant = %request.tenant);
+        async move {
+            validate_ident("tenant", &request.tenant)?;
+            for (i, a) in request.acl.iter().enumerate() {
+                validate_ident(&format!("acl[{i}]"), a)?;
+            }
+            let paths = request.paths.clone();
+            let loaded = tokio::task::spawn_blocking(move || load_paths(&paths)).await?;
+            let mut report = IngestReport::default();
+            report.errors.extend(loaded.errors.iter().map(|e| IngestError { kind: e.kind().code().into(), message: e.to_string() }));
+            let mut docs = loaded.documents;
+            docs.extend(request.documents.iter().cloned());
+            let mut seen_ids = HashSet::new();
+            let mut unique = Vec::with_capacity(docs.len());
+            for mut d in docs {
+                if d.id.trim().is_empty() {
+                    report.errors.push(IngestError { kind: "invalid_input".into(), message: "a document has an empty id".into() });
+                    continue;
+                }
+                if d.text.trim().is_empty() {
+                    report.errors.push(IngestError { kind: "load".into(), message: format!("document {:?} is empty", d.id) });
+                    continue;
+                }
+                if !seen_ids.insert(d.id.clone()) {
+                    report.errors.push(IngestError {
+                        kind: "invalid_input".into(),
+                        message: format!("document id {:?} appears twice in this ingest; the first one was kept", d.id),
+                    });
+                    continue;
+                }
+                if d.acl.is_empty() {
+                    d.acl = request.acl.clone();
+                }
+                unique.push(d);
+            }
+            report.documents_seen = unique.len() as u64;
+            let ids: Vec<String> = unique.iter().map(|d| d.id.clone()).collect();
+            let known: BTreeMap<String, String> = self.inner.store.document_hashes(&request.tenant, &ids).await?.into_iter().collect();
+            let total = unique.len() as u64;
+            let mut records = Vec::new();
+            for (i, d) in unique.into_iter().enumerate() {
+                let hash = content_hash(&d);
+                if known.get(&d.id) == Some(&hash) {
+                    report.documents_unchanged += 1;
+                    progress(i as u64 + 1, total);
+                    continue;
+                }
+                let chunker = self.inner.chunker.clone();
+                let seg = self.inner.config.segmenter;
+                let d2 = d.clone();
+                let chunks = tokio::task::spawn_blocking(move || -> Result<Vec<(crate::types::Chunk, String)>> {
+                    let chunks = chunker.chunk(&d2)?;
+                    Ok(chunks.into_iter().map(|c| {
+                        let terms = seg.index_text(&format!("{}\n{}", d2.title, c.indexed_text()));
+                        (c, terms)
+                    }).collect())
+                })
+                .await?;
+                let chunks = match chunks {
+                    Ok(c) if !c.is_empty() => c,
+                    Ok(_) => {
+                        report.errors.push(IngestError { kind: "load".into(), message: format!("document {:?} produced no chunks", d.id) });
+                        continue;
+                    }
+                    Err(e) => {
+                        report.errors.push(IngestError { kind: e.kind().code().into(), message: format!("document {:?}: {e}", d.id) });
+                        continue;
+                    }
+                };
+                records.push(DocumentRecord {
+                    document: d,
+                    content_hash: hash,
+                    chunks: chunks.into_iter().map(|(chunk, lexical_terms)| ChunkRecord { chunk, lexical_terms, vector: None }).collect(),
+                });
+                progress(i as u64 + 1, total);
+            }
+            // Embed only chunks the store does not hold yet.
+            let all_ids: Vec<String> = records.iter().flat_map(|r| r.chunks.iter().map(|c| c.chunk.id.clone())).collect();
+            let have: HashSet<String> = self.inner.store.existing_chunks(&request.tenant, &all_ids).await?.into_iter().collect();
+            let mut todo: Vec<(usize, usize, String)> = Vec::new();
+            for (ri, r) in records.iter().enumerate() {
+                for (ci, c) in r.chunks.iter().enumerate() {
+                    if !have.contains(&c.chunk.id) {
+                        todo.push((ri, ci, format!("{}\n{}", r.document.title, c.chunk.indexed_text())));
+                    }
+                }
+            }
+            for batch in todo.chunks(self.inner.config.embed_batch) {
+                let resp = self
+                    .inner
+                    .embedder
+                    .embed(EmbedRequest { texts: batch.iter().map(|t| t.2.clone()).collect(), input_type: InputType::Passage })
+                    .await?;
+                if resp.vectors.len() != batch.len() {
+                    return Err(Error::Provider {
+                        provider: "embedder".into(),
+                        status: None,
+                        retryable: false,
+                        message: format!("asked for {} vectors, got {}", batch.len(), resp.vectors.len()),
+                    });
+                }
+                report.embedding_tokens += resp.tokens;
+                report.chunks_embedded += batch.len() as u64;
+                for ((ri, ci, _), v) in batch.iter().zip(resp.vectors) {
+                    records[*ri].chunks[*ci].vector = Some(v);
+                }
+            }
+            if records.is_empty() {
+                report.kb_version = self.inner.store.kb_version().await?;
+                return Ok(report);
+            }
+            let res = self
+                .inner
+                .store
+                .upsert(UpsertRequest { tenant: request.tenant.clone(), documents: records, note: "ingest".into() })
+                .await?;
+            report.kb_version = res.kb_version;
+            report.documents_added = res.documents_added;
+            report.documents_changed = res.documents_changed;
+            report.documents_unchanged += res.documents_unchanged;
+            report.chunks_added = res.chunks_added;
+            report.chunks_removed = res.chunks_removed;
+            tracing::info!(
+                target: "ragcore::ingest",
+                kb_version = report.kb_version,
+                added = report.documents_added,
+                changed = report.documents_changed,
+                unchanged = report.documents_unchanged,
+                embedded = report.chunks_embedded,
+                errors = report.errors.len(),
+                "ingest committed"
+            );
+            Ok(report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn check_scope(&self, scope: &Scope) -> Result<()> {
+        scope.validate()?;
+        if !self.inner.store.has_tenant(&scope.tenant).await? {
+            return Err(Error::NotFound { what: "tenant", name: format!("{} (no documents were ingested for it)", scope.tenant) });
+        }
+        Ok(())
+    }
+
+    fn check_question(question: &str) -> Result<()> {
+        if question.trim().is_empty() {
+            return Err(Error::invalid("question", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    /// Retrieves the passages a question would be answered from, without generating.
+    pub async fn retrieve(&self, question: &str, scope: &Scope) -> Result<Vec<Hit>> {
+        Ok(self.retrieve_full(question, scope, None).await?.hits)
+    }
+
+    /// Retrieval with the no-answer decision; `fusion` overrides the configured fusion.
+    pub async fn retrieve_full(&self, question: &str, scope: &Scope, fusion: Option<Fusion>) -> Result<Retrieval> {
+        Self::check_question(question)?;
+        self.check_scope(scope).await?;
+        let f = fusion.unwrap_or(self.inner.config.retrieval.fusion);
+        self.inner.retriever.retrieve_with(question, scope, f).instrument(tracing::info_span!("ragcore.retrieve")).await
+    }
+
+    async fn run_guards(&self, guards: &[Arc<dyn Guardrail>], stage: GuardStage, text: String, scope: &Scope, verdicts: &mut Vec<Verdict>) -> Result<String> {
+        let mut text = text;
+        for g in guards {
+            let out = g.check(GuardRequest { text: text.clone(), stage, scope: scope.clone() }).await?;
+            let blocked = out.verdict.action == VerdictAction::Block;
+            let detail = out.verdict.detail.clone();
+            verdicts.push(out.verdict);
+            if blocked {
+                return Err(Error::Blocked { guard: g.name(), reason: detail });
+            }
+            if let Some(t) = out.rewritten {
+                text = t;
+            }
+        }
+        Ok(text)
+    }
+
+    /// Answers a question from the knowledge base the scope may see, with citations; refuses
+    /// honestly (no model call) when nothing relevant is found.
+    pub async fn ask(&self, request: AskRequest) -> Result<Answer> {
+        let span = tracing::info_span!("ragcore.ask", tenant = %request.scope.tenant);
+        self.ask_inner(request).instrument(span).await
+    }
+
+    async fn ask_inner(&self, request: AskRequest) -> Result<Answer> {
+        let AskRequest { question, scope } = request;
+        Self::check_question(&question)?;
+        self.check_scope(&scope).await?;
+        let mut timings = BTreeMap::new();
+        let mut verdicts = Vec::new();
+
+        let t = Instant::now();
+        let question = self
+            .run_guards(&self.inner.input_guards, GuardStage::Input, question, &scope, &mut verdicts)
+            .instrument(tracing::info_span!("ragcore.guard_input"))
+            .await?;
+        timings.insert("guard_input".to_string(), ms(t));
+
+        let kb_version = self.inner.store.kb_version().await?;
+        let retrieval = self
+            .inner
+            .retriever
+            .retrieve(&question, &scope)
+            .instrument(tracing::info_span!("ragcore.retrieve"))
+            .await?;
+        timings.insert("embed".to_string(), retrieval.embed_ms);
+        timings.insert("retrieve".to_string(), retrieval.search_ms);
+        let mut usage = Usage { embedding_tokens: retrieval.embedding_tokens, ..Default::default() };
+        let d = &retrieval.no_answer;
+        verdicts.push(Verdict {
+            name: "no_answer".into(),
+            stage: "retrieve".into(),
+            action: if d.refuse { VerdictAction::Block } else { VerdictAction::Pass },
+            detail: format!(
+                "coverage {:.2}, top similarity {}, {} hits{}",
+                d.coverage,
+                d.top_similarity.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into()),
+                retrieval.hits.len(),
+                if d.unknown_terms.is_empty() { String::new() } else { format!(", terms not in the knowledge base: {}", d.unknown_terms.join(" ")) }
+            ),
+        });
+
+        let t = Instant::now();
+        let prompt = self
+            .inner
+            .prompts
+            .get(GetPromptRequest { name: self.inner.config.prompt_name.clone(), label: self.inner.config.prompt_label.clone() })
+            .await?;
+        let prompt_version = prompt.id();
+
+        if retrieval.no_answer.refuse {
+            timings.insert("prompt".to_string(), ms(t));
+            let cost = self.price(&usage, "none")?;
+            self.inner.cost.record(RecordRequest { scope: scope.clone(), model: "none".into(), usage, cost }).await?;
+            return Ok(Answer {
+                text: self.inner.config.no_answer_text.clone(),
+                citations: Vec::new(),
+                no_answer: true,
+                kb_version,
+                prompt_version,
+                model: "none".into(),
+                usage,
+                cost,
+                timings,
+                verdicts,
+                degraded: false,
+            });
+        }
+
+        let tokenizer = Tokenizer::for_model(&self.inner.chat.name());
+        let passages = pack_passages(&retrieval.hits, tokenizer, self.inner.config.context_tokens)?;
+        let rendered = render(&prompt.system, &prompt.user, &question, &passages, &self.inner.config.no_answer_text)?;
+        timings.insert("prompt".to_string(), ms(t));
+
+        let chat_req = ChatRequest {
+            messages: vec![
+                ChatMessage { role: Role::System, content: rendered.system },
+                ChatMessage { role: Role::User, content: rendered.user },
+            ],
+            question: question.clone(),
+            passages: passages.clone(),
+            no_answer_text: self.inner.config.no_answer_text.clone(),
+            max_tokens: None,
+            temperature: None,
+        };
+        let t = Instant::now();
+        let mut degraded = false;
+        let resp = match self.inner.chat.chat(chat_req.clone()).instrument(tracing::info_span!("ragcore.generate")).await {
+            Ok(r) => r,
+            Err(e) if self.inner.config.degrade_on_model_error && e.kind() != crate::error::ErrorKind::Blocked => {
+                tracing::warn!(target: "ragcore::ask", error = %e, "chat model failed; answering extractively (degraded)");
+                verdicts.push(Verdict {
+                    name: "generate".into(),
+                    stage: "generate".into(),
+                    action: VerdictAction::Annotate,
+                    detail: format!("model {} failed ({}); extractive fallback", self.inner.chat.name(), e.kind().code()),
+                });
+                degraded = true;
+                self.inner.fallback.chat(chat_req).await?
+            }
+            Err(e) => return Err(e),
+        };
+        timings.insert("generate".to_string(), ms(t));
+        usage.add(&resp.usage);
+
+        let t = Instant::now();
+        let text = self
+            .run_guards(&self.inner.output_guards, GuardStage::Output, resp.text.clone(), &scope, &mut verdicts)
+            .instrument(tracing::info_span!("ragcore.guard_output"))
+            .await?;
+        timings.insert("guard_output".to_string(), ms(t));
+
+        let citations = if resp.refused { Vec::new() } else { citations_in(&text, &passages, &retrieval.hits) };
+        if !resp.refused && citations.is_empty() {
+            verdicts.push(Verdict {
+                name: "citations".into(),
+                stage: "output".into(),
+                action: VerdictAction::Annotate,
+                detail: "the answer cites no passage".into(),
+            });
+        }
+        let cost = self.price(&usage, &resp.model)?;
+        self.inner.cost.record(RecordRequest { scope: scope.clone(), model: resp.model.clone(), usage, cost }).await?;
+        Ok(Answer {
+            text: if resp.refused { self.inner.config.no_answer_text.clone() } else { text },
+            citations,
+            no_answer: resp.refused,
+            kb_version,
+            prompt_version,
+            model: resp.model,
+            usage,
+            cost,
+            timings,
+            verdicts,
+            degraded,
+        })
+    }
+
+    fn price(&self, usage: &Usage, model: &str) -> Result<Cost> {
+        self.inner.cost.price(&PriceRequest {
+            chat_model: model.to_string(),
+            embedding_model: self.inner.embedder.fingerprint().model,
+            usage: *usage,
+        })
+    }
+}
+
+/// The passages an answer cites with `[n]` markers, in marker order, without duplicates.
+fn citations_in(text: &str, passages: &[crate::prompt::PackedPassage], hits: &[Hit]) -> Vec<Citation> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'[' {
+            let rest = &text[i + 1..];
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            if !digits.is_empty() && rest[digits.len()..].starts_with(']') {
+                if let Ok(n) = digits.parse::<u32>() {
+                    if let Some(p) = passages.iter().find(|p| p.index == n) {
+                        if seen.insert(n) {
+                            let score = hits.iter().find(|h| h.chunk_id == p.chunk_id).map(|h| h.score).unwrap_or(0.0);
+                            let (document_id, title) = hits
+                                .iter()
+                                .find(|h| h.chunk_id == p.chunk_id)
+                                .map(|h| (h.document_id.clone(), h.title.clone()))
+                                .unwrap_or_default();
+                            out.push(Citation {
+                                index: n,
+                                chunk_id: p.chunk_id.clone(),
+                                document_id,
+                                title,
+                                snippet: p.text.chars().take(160).collect(),
+                                score,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}

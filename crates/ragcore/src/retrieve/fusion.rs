@@ -1,0 +1,106 @@
+//! Fusing the vector and the lexical result lists into one ranking.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::StoredChunk;
+
+/// How the two result lists are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Fusion {
+    /// Weighted reciprocal rank fusion: `sum(w / (k + rank))`.
+    Rrf {
+        /// The rank constant (60 in the original paper).
+        k: f32,
+        /// Weight of the vector list.
+        vector_weight: f32,
+        /// Weight of the lexical list.
+        lexical_weight: f32,
+    },
+    /// Weighted sum of normalised scores: cosine similarity, and BM25 divided by the list's best.
+    Linear {
+        /// Weight of the vector score; the lexical score gets `1 - vector_weight`.
+        vector_weight: f32,
+    },
+    /// Vector search only.
+    VectorOnly,
+    /// BM25 only.
+    LexicalOnly,
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion::Linear { vector_weight: 0.5 }
+    }
+}
+
+impl Fusion {
+    /// A short name for reports.
+    pub fn name(&self) -> String {
+        match self {
+            Fusion::Rrf { vector_weight, lexical_weight, .. } => format!("rrf({vector_weight}/{lexical_weight})"),
+            Fusion::Linear { vector_weight } => format!("linear({vector_weight})"),
+            Fusion::VectorOnly => "vector".into(),
+            Fusion::LexicalOnly => "bm25".into(),
+        }
+    }
+}
+
+/// One fused candidate.
+#[derive(Debug, Clone)]
+pub struct Fused {
+    /// The chunk.
+    pub chunk: StoredChunk,
+    /// Fused score (higher is better).
+    pub score: f32,
+    /// Its vector similarity, when the vector list had it.
+    pub vector_score: Option<f32>,
+    /// Its BM25 score, when the lexical list had it.
+    pub lexical_score: Option<f32>,
+}
+
+/// Combines the lists; ties break on chunk id so results are deterministic.
+pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>) -> Vec<Fused> {
+    let mut by_id: HashMap<String, Fused> = HashMap::new();
+    let max_lex = lexical.iter().map(|c| c.score).fold(0f32, f32::max).max(1e-6);
+    let (use_vec, use_lex) = match fusion {
+        Fusion::VectorOnly => (true, false),
+        Fusion::LexicalOnly => (false, true),
+        _ => (true, true),
+    };
+    if use_vec {
+        for (rank, c) in vector.into_iter().enumerate() {
+            let s = match fusion {
+                Fusion::Rrf { k, vector_weight, .. } => vector_weight / (k + rank as f32 + 1.0),
+                Fusion::Linear { vector_weight } => vector_weight * c.score.max(0.0),
+                _ => c.score,
+            };
+            let vs = c.score;
+            by_id.insert(c.chunk.id.clone(), Fused { chunk: c, score: s, vector_score: Some(vs), lexical_score: None });
+        }
+    }
+    if use_lex {
+        for (rank, c) in lexical.into_iter().enumerate() {
+            let s = match fusion {
+                Fusion::Rrf { k, lexical_weight, .. } => lexical_weight / (k + rank as f32 + 1.0),
+                Fusion::Linear { vector_weight } => (1.0 - vector_weight) * (c.score / max_lex),
+                _ => c.score,
+            };
+            let ls = c.score;
+            match by_id.get_mut(&c.chunk.id) {
+                Some(f) => {
+                    f.score += s;
+                    f.lexical_score = Some(ls);
+                }
+                None => {
+                    by_id.insert(c.chunk.id.clone(), Fused { chunk: c, score: s, vector_score: None, lexical_score: Some(ls) });
+                }
+            }
+        }
+    }
+    let mut out: Vec<Fused> = by_id.into_values().collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.chunk.chunk.id.cmp(&b.chunk.chunk.id)));
+    out
+}

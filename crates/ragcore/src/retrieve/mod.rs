@@ -1,0 +1,192 @@
+//! Retrieval: embed the question, search vectors and BM25 inside the scope, fuse, and decide
+//! whether the knowledge base can answer at all.
+
+mod fusion;
+mod no_answer;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use fusion::{fuse, Fused, Fusion};
+pub use no_answer::{NoAnswerConfig, NoAnswerDecision};
+
+use crate::embed::{EmbedRequest, Embedder, InputType};
+use crate::error::{Error, Result};
+use crate::store::{LexicalSearchRequest, VectorSearchRequest, VectorStore};
+use crate::text::Segmenter;
+use crate::types::{Hit, Scope};
+
+/// Retrieval settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RetrievalConfig {
+    /// Hits returned (and passages offered to the answerer).
+    pub top_k: usize,
+    /// Candidates fetched from each search before fusion.
+    pub candidates: usize,
+    /// How the vector and lexical lists are fused.
+    pub fusion: Fusion,
+    /// The no-answer thresholds.
+    pub no_answer: NoAnswerConfig,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        RetrievalConfig { top_k: 5, candidates: 40, fusion: Fusion::default(), no_answer: NoAnswerConfig::default() }
+    }
+}
+
+impl RetrievalConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.top_k == 0 || self.top_k > 200 {
+            return Err(Error::invalid("retrieval.top_k", "must be between 1 and 200"));
+        }
+        if self.candidates < self.top_k {
+            return Err(Error::invalid("retrieval.candidates", "must be at least top_k"));
+        }
+        if !(0.0..=1.0).contains(&self.no_answer.min_coverage) {
+            return Err(Error::invalid("retrieval.no_answer.min_coverage", "must be between 0 and 1"));
+        }
+        Ok(())
+    }
+}
+
+/// What retrieval found for one question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retrieval {
+    /// Fused hits, best first, at most `top_k`.
+    pub hits: Vec<Hit>,
+    /// The no-answer decision.
+    pub no_answer: NoAnswerDecision,
+    /// Tokens spent embedding the question.
+    pub embedding_tokens: u64,
+    /// Milliseconds for embedding the question.
+    pub embed_ms: f64,
+    /// Milliseconds for searching and fusing.
+    pub search_ms: f64,
+}
+
+/// Runs hybrid retrieval over a store with an embedder.
+#[derive(Clone)]
+pub struct Retriever {
+    store: Arc<dyn VectorStore>,
+    embedder: Arc<dyn Embedder>,
+    segmenter: Segmenter,
+    config: RetrievalConfig,
+}
+
+impl Retriever {
+    /// A retriever over `store` using `embedder` for queries and `segmenter` for BM25 terms.
+    pub fn new(store: Arc<dyn VectorStore>, embedder: Arc<dyn Embedder>, segmenter: Segmenter, config: RetrievalConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Retriever { store, embedder, segmenter, config })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RetrievalConfig {
+        &self.config
+    }
+
+    /// Retrieves passages for `question` visible to `scope`, with the given fusion override.
+    pub async fn retrieve_with(&self, question: &str, scope: &Scope, fusion: Fusion) -> Result<Retrieval> {
+        let t0 = Instant::now();
+        let need_vec = !matches!(fusion, Fusion::LexicalOnly);
+        let (vector, embedding_tokens) = if need_vec {
+            let resp = self
+                .embedder
+                .embed(EmbedRequest { texts: vec![question.to_string()], input_type: InputType::Query })
+                .await?;
+            let v = resp.vectors.into_iter().next().ok_or_else(|| Error::Provider {
+                provider: "embedder".into(),
+                status: None,
+                retryable: false,
+                message: "returned no vector for the question".into(),
+            })?;
+            (Some(v), resp.tokens)
+        } else {
+            (None, 0)
+        };
+        let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let t1 = Instant::now();
+        let terms = self.segmenter.terms(question);
+        let content: Vec<String> = {
+            let mut seen = HashSet::new();
+            terms.iter().filter(|t| !t.stop && seen.insert(t.text.clone())).map(|t| t.text.clone()).collect()
+        };
+        let lexical_terms: Vec<String> = if content.is_empty() {
+            terms.iter().map(|t| t.text.clone()).collect()
+        } else {
+            content.clone()
+        };
+        let k = self.config.candidates;
+        let vec_fut = async {
+            match (&vector, need_vec) {
+                (Some(v), true) => {
+                    self.store
+                        .vector_search(VectorSearchRequest { vector: v.clone(), scope: scope.clone(), k })
+                        .await
+                }
+                _ => Ok(Vec::new()),
+            }
+        };
+        let lex_fut = async {
+            if matches!(fusion, Fusion::VectorOnly) {
+                Ok(Vec::new())
+            } else {
+                self.store
+                    .lexical_search(LexicalSearchRequest { terms: lexical_terms.clone(), scope: scope.clone(), k })
+                    .await
+            }
+        };
+        let stats_fut = self.store.term_stats(scope, &content);
+        let (vec_hits, lex_hits, stats) = futures::try_join!(vec_fut, lex_fut, stats_fut)?;
+        let top_similarity = vec_hits.first().map(|c| c.score);
+        let fused = fusion::fuse(&fusion, vec_hits, lex_hits);
+        let hits: Vec<Hit> = fused
+            .into_iter()
+            .take(self.config.top_k)
+            .map(|f| Hit {
+                chunk_id: f.chunk.chunk.id.clone(),
+                document_id: f.chunk.chunk.document_id.clone(),
+                title: f.chunk.title.clone(),
+                context: f.chunk.chunk.context.clone(),
+                text: f.chunk.chunk.text.clone(),
+                kind: f.chunk.kind,
+                score: f.score,
+                vector_score: f.vector_score,
+                lexical_score: f.lexical_score,
+            })
+            .collect();
+        let mut passage_terms = HashSet::new();
+        for h in hits.iter().take(self.config.no_answer.passages) {
+            for t in self.segmenter.terms(&format!("{}\n{}\n{}", h.title, h.context, h.text)) {
+                passage_terms.insert(t.text);
+            }
+        }
+        let decision = no_answer::decide(
+            &self.config.no_answer,
+            &terms,
+            &content,
+            &stats.document_frequency,
+            stats.chunks,
+            &passage_terms,
+            top_similarity,
+            !hits.is_empty(),
+        );
+        Ok(Retrieval {
+            hits,
+            no_answer: decision,
+            embedding_tokens,
+            embed_ms,
+            search_ms: t1.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// Retrieves passages for `question` visible to `scope`.
+    pub async fn retrieve(&self, question: &str, scope: &Scope) -> Result<Retrieval> {
+        self.retrieve_with(question, scope, self.config.fusion).await
+    }
+}

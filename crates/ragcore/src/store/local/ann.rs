@@ -1,0 +1,322 @@
+//! The in-memory approximate-nearest-neighbour index (hnsw_rs) over the chunk vectors, with the
+//! visibility table that enforces a [`Scope`] inside the search, an exact scan for small allowed
+//! sets, and persistence next to the database.
+//!
+//! SQLite stays the source of truth: the graph file is only a cache for fast start. A manifest
+//! records which database rows the file covers; on open the file is loaded only when the manifest
+//! agrees with the database, then caught up with newer rows. Anything else rebuilds from SQLite.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hnsw_rs::hnswio::HnswIo;
+use hnsw_rs::prelude::{AnnT, DistDot, Hnsw};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Tuning of the HNSW graph and of the filtered-search planner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnnConfig {
+    /// Neighbours per node (M).
+    pub max_connections: usize,
+    /// Candidate list size while building.
+    pub ef_construction: usize,
+    /// Candidate list size while searching (raised automatically for larger k).
+    pub ef_search: usize,
+    /// When a scope can see at most this many vectors, search them exactly instead of walking the
+    /// graph (a filtered walk over a small allowed set starves and loses recall).
+    pub exact_max: usize,
+    /// Also search exactly when the allowed share of the index is below this fraction.
+    pub exact_fraction: f32,
+}
+
+impl Default for AnnConfig {
+    fn default() -> Self {
+        AnnConfig { max_connections: 16, ef_construction: 200, ef_search: 128, exact_max: 4096, exact_fraction: 0.1 }
+    }
+}
+
+/// Who may see one vector.
+#[derive(Debug, Clone)]
+pub(crate) struct Visibility {
+    pub tenant: u32,
+    /// `None`: no ACL, visible to the whole tenant.
+    pub acl: Option<Arc<[String]>>,
+}
+
+impl Visibility {
+    fn allows(&self, tenant: u32, principals: &[String]) -> bool {
+        self.tenant == tenant
+            && match &self.acl {
+                None => true,
+                Some(acl) => acl.iter().any(|a| principals.iter().any(|p| p == a)),
+            }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Manifest {
+    basename: String,
+    dimensions: usize,
+    /// Highest database row id contained in the file.
+    max_rowid: i64,
+    /// Number of vectors in the file.
+    count: usize,
+    /// Knowledge-base version the database had when the file was written.
+    kb_version: u64,
+}
+
+/// The vector index of one knowledge base.
+pub(crate) struct AnnIndex {
+    config: AnnConfig,
+    dimensions: usize,
+    graph: Hnsw<'static, f32, DistDot>,
+    /// Vectors by row id (for the exact path and for rebuilding).
+    vectors: HashMap<i64, Box<[f32]>>,
+    /// Live vectors only: a removed chunk is dropped from here and so filtered out of every search.
+    visible: HashMap<i64, Visibility>,
+    /// Count of live vectors per tenant, for the planner.
+    per_tenant: HashMap<u32, usize>,
+    max_rowid: i64,
+    in_graph: usize,
+}
+
+/// One nearest neighbour: database row id and cosine similarity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Neighbour {
+    pub rowid: i64,
+    pub similarity: f32,
+}
+
+impl AnnIndex {
+    pub fn new(config: AnnConfig, dimensions: usize, expected: usize) -> Self {
+        let graph = Hnsw::new(config.max_connections, expected.max(1024), 16, config.ef_construction, DistDot {});
+        AnnIndex {
+            config,
+            dimensions,
+            graph,
+            vectors: HashMap::new(),
+            visible: HashMap::new(),
+            per_tenant: HashMap::new(),
+            max_rowid: 0,
+            in_graph: 0,
+        }
+    }
+
+    pub fn graph_len(&self) -> usize {
+        self.in_graph
+    }
+
+    /// Adds vectors (already normalised) with their visibility. Row ids must be new.
+    pub fn insert(&mut self, items: Vec<(i64, Vec<f32>, Visibility)>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        for (rowid, v, _) in &items {
+            if v.len() != self.dimensions {
+                return Err(Error::Internal(format!("vector of row {rowid} has {} dims, index has {}", v.len(), self.dimensions)));
+            }
+        }
+        self.graph.set_searching_mode(false);
+        {
+            let batch: Vec<(&[f32], usize)> = items.iter().map(|(id, v, _)| (v.as_slice(), *id as usize)).collect();
+            if batch.len() >= 64 {
+                self.graph.parallel_insert_slice(&batch);
+            } else {
+                for b in batch {
+                    self.graph.insert_slice(b);
+                }
+            }
+        }
+        self.graph.set_searching_mode(true);
+        self.in_graph += items.len();
+        for (rowid, v, vis) in items {
+            self.max_rowid = self.max_rowid.max(rowid);
+            *self.per_tenant.entry(vis.tenant).or_insert(0) += 1;
+            self.visible.insert(rowid, vis);
+            self.vectors.insert(rowid, v.into_boxed_slice());
+        }
+        Ok(())
+    }
+
+    /// Marks rows as removed: they stay in the graph as tombstones but are never returned.
+    pub fn remove(&mut self, rowids: &[i64]) {
+        for id in rowids {
+            if let Some(vis) = self.visible.remove(id) {
+                if let Some(n) = self.per_tenant.get_mut(&vis.tenant) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            self.vectors.remove(id);
+        }
+    }
+
+    /// Updates the ACL of live rows (when a document's ACL changes without its text changing).
+    pub fn set_visibility(&mut self, rowid: i64, vis: Visibility) {
+        if let Some(old) = self.visible.get_mut(&rowid) {
+            *old = vis;
+        }
+    }
+
+    /// The `k` nearest visible vectors for a scope, best first.
+    pub fn search(&self, query: &[f32], k: usize, tenant: u32, principals: &[String]) -> Vec<Neighbour> {
+        if k == 0 || query.len() != self.dimensions {
+            return Vec::new();
+        }
+        let tenant_total = self.per_tenant.get(&tenant).copied().unwrap_or(0);
+        if tenant_total == 0 {
+            return Vec::new();
+        }
+        let share = tenant_total as f32 / self.in_graph.max(1) as f32;
+        if tenant_total <= self.config.exact_max || share < self.config.exact_fraction {
+            return self.exact(query, k, tenant, principals);
+        }
+        let ef = ((self.config.ef_search.max(2 * k)) as f32 / share.max(0.05)).ceil() as usize;
+        let filter = |id: &usize| self.visible.get(&(*id as i64)).is_some_and(|v| v.allows(tenant, principals));
+        let found = self.graph.search_filter(query, k, ef.min(4096), Some(&filter));
+        found
+            .into_iter()
+            .filter(|n| self.visible.get(&(n.d_id as i64)).is_some_and(|v| v.allows(tenant, principals)))
+            .map(|n| Neighbour { rowid: n.d_id as i64, similarity: 1.0 - n.distance })
+            .take(k)
+            .collect()
+    }
+
+    /// Exact search over the vectors the scope may see.
+    pub fn exact(&self, query: &[f32], k: usize, tenant: u32, principals: &[String]) -> Vec<Neighbour> {
+        let mut scored: Vec<Neighbour> = self
+            .visible
+            .iter()
+            .filter(|(_, v)| v.allows(tenant, principals))
+            .filter_map(|(id, _)| {
+                self.vectors.get(id).map(|v| Neighbour { rowid: *id, similarity: dot(query, v) })
+            })
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        scored.select_nth_unstable_by(k - 1, |a, b| b.similarity.total_cmp(&a.similarity).then(a.rowid.cmp(&b.rowid)));
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.rowid.cmp(&b.rowid)));
+        scored
+    }
+
+    /// Writes the graph next to the database and records what it covers in a manifest.
+    pub fn persist(&self, dir: &Path, kb_version: u64) -> Result<()> {
+        let old = read_manifest(dir);
+        let basename = format!("ann-v{kb_version}");
+        let written = self
+            .graph
+            .file_dump(dir, &basename)
+            .map_err(|e| Error::Storage(format!("cannot write the vector index: {e}")))?;
+        let m = Manifest {
+            basename: written.clone(),
+            dimensions: self.dimensions,
+            max_rowid: self.max_rowid,
+            count: self.in_graph,
+            kb_version,
+        };
+        let tmp = dir.join("ann.json.tmp");
+        let json = serde_json::to_vec_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?;
+        std::fs::write(&tmp, json).map_err(|e| Error::Storage(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, manifest_path(dir))
+            .map_err(|e| Error::Storage(format!("cannot write the vector index manifest: {e}")))?;
+        if let Some(old) = old {
+            if old.basename != written {
+                for f in graph_files(dir, &old.basename) {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the persisted graph when its manifest matches the database (same dimensions, no rows
+    /// beyond the database's, not newer than the database). Returns `None` when it must be rebuilt.
+    pub fn load(
+        dir: &Path,
+        config: AnnConfig,
+        dimensions: usize,
+        db_max_rowid: i64,
+        db_kb_version: u64,
+    ) -> Option<(Self, i64)> {
+        let m = read_manifest(dir)?;
+        if m.dimensions != dimensions || m.max_rowid > db_max_rowid || m.kb_version > db_kb_version {
+            tracing::warn!(target: "ragcore::store", "vector index manifest does not match the database; rebuilding");
+            return None;
+        }
+        if !graph_files(dir, &m.basename).iter().all(|f| f.is_file()) {
+            tracing::warn!(target: "ragcore::store", "vector index files are missing; rebuilding");
+            return None;
+        }
+        // hnsw_rs's loader asserts on malformed files; a corrupt cache must cost a rebuild,
+        // never a crash, so the load runs under catch_unwind.
+        let dir_buf = dir.to_path_buf();
+        let basename = m.basename.clone();
+        let loaded = std::panic::catch_unwind(move || {
+            // The graph borrows its loader for its lifetime; the loader is small and lives as long
+            // as the process (one per open), which makes the graph 'static.
+            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_buf, &basename)));
+            io.load_hnsw::<f32, DistDot>().ok()
+        });
+        let mut graph = match loaded {
+            Ok(Some(g)) => g,
+            _ => {
+                tracing::warn!(target: "ragcore::store", "vector index file is unreadable; rebuilding");
+                return None;
+            }
+        };
+        if graph.get_nb_point() != m.count {
+            return None;
+        }
+        graph.set_searching_mode(true);
+        let idx = AnnIndex {
+            config,
+            dimensions,
+            graph,
+            vectors: HashMap::new(),
+            visible: HashMap::new(),
+            per_tenant: HashMap::new(),
+            max_rowid: m.max_rowid,
+            in_graph: m.count,
+        };
+        Some((idx, m.max_rowid))
+    }
+
+    /// Registers a live row that the loaded graph already contains.
+    pub fn adopt(&mut self, rowid: i64, vector: Vec<f32>, vis: Visibility) {
+        *self.per_tenant.entry(vis.tenant).or_insert(0) += 1;
+        self.visible.insert(rowid, vis);
+        self.vectors.insert(rowid, vector.into_boxed_slice());
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b.iter()).map(|(x, y)| x * y).sum()
+}
+
+fn manifest_path(dir: &Path) -> PathBuf {
+    dir.join("ann.json")
+}
+
+fn graph_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
+    [dir.join(format!("{basename}.hnsw.graph")), dir.join(format!("{basename}.hnsw.data"))]
+}
+
+fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let bytes = std::fs::read(manifest_path(dir)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Removes the persisted graph (used by tests and by `repair`).
+pub(crate) fn remove_persisted(dir: &Path) {
+    if let Some(m) = read_manifest(dir) {
+        for f in graph_files(dir, &m.basename) {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+    let _ = std::fs::remove_file(manifest_path(dir));
+}

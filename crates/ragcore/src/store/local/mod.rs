@@ -1,0 +1,665 @@
+//! [`LocalStore`]: the embedded default. One directory is one knowledge base: `kb.sqlite` (WAL)
+//! holds documents, chunks, vectors, the BM25 index (FTS5) and the version history; the HNSW
+//! graph next to it is a derived index rebuilt or caught up from SQLite on open.
+
+mod ann;
+mod schema;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+pub use ann::AnnConfig;
+use ann::{AnnIndex, Visibility};
+
+use super::{
+    DeleteRequest, LexicalSearchRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest, UpsertResult,
+    VectorSearchRequest, VectorStore,
+};
+use crate::embed::EmbedderFingerprint;
+use crate::error::{Error, Result};
+use crate::types::{Chunk, DocumentKind, Scope};
+
+/// Settings of a [`LocalStore`].
+#[derive(Debug, Clone)]
+pub struct LocalStoreConfig {
+    /// The embedding space; opening a knowledge base built with another one is an error.
+    pub fingerprint: EmbedderFingerprint,
+    /// Other settings that must match the stored data (chunker, segmenter), as a canonical
+    /// string; a mismatch is an error.
+    pub profile: String,
+    /// HNSW and planner tuning.
+    pub ann: AnnConfig,
+}
+
+/// SQLite + HNSW knowledge base in one directory. Cheap to clone (a shared handle).
+#[derive(Clone)]
+pub struct LocalStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+    ann: RwLock<AnnIndex>,
+    fingerprint: EmbedderFingerprint,
+    tenants: RwLock<HashMap<String, u32>>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore").field("dir", &self.inner.dir).finish()
+    }
+}
+
+const DB_FILE: &str = "kb.sqlite";
+
+impl LocalStore {
+    /// Opens (or creates) the knowledge base in `dir`. Blocking: call from `spawn_blocking` in
+    /// async code, or use [`LocalStore::open_async`].
+    pub fn open(dir: impl AsRef<Path>, config: LocalStoreConfig) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Storage(format!("cannot create knowledge base directory {}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join(DB_FILE))
+            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", dir.join(DB_FILE).display())))?;
+        schema::init(&conn)?;
+        check_meta(&conn, "schema_version", schema::SCHEMA_VERSION, "schema version")?;
+        let fp_json = serde_json::to_string(&config.fingerprint).map_err(|e| Error::Internal(e.to_string()))?;
+        let stored_fp: Option<String> =
+            conn.query_row("SELECT value FROM meta WHERE key='fingerprint'", [], |r| r.get(0)).optional()?;
+        match stored_fp {
+            Some(s) if s != fp_json => {
+                let stored: Option<EmbedderFingerprint> = serde_json::from_str(&s).ok();
+                return Err(Error::Incompatible(format!(
+                    "{} was built with embedder {}, but the configured embedder is {}; open it with the same \
+                     embedder, or re-embed it into a new knowledge base directory",
+                    dir.display(),
+                    stored.map(|f| f.to_string()).unwrap_or(s),
+                    config.fingerprint
+                )));
+            }
+            Some(_) => {}
+            None => {
+                conn.execute("INSERT INTO meta(key, value) VALUES ('fingerprint', ?1)", [&fp_json])?;
+            }
+        }
+        check_meta(&conn, "profile", &config.profile, "chunker/segmenter settings")?;
+
+        let tenants = load_tenants(&conn)?;
+        let ann = build_ann(&dir, &conn, &config)?;
+        Ok(LocalStore {
+            inner: Arc::new(Inner {
+                dir,
+                conn: Mutex::new(conn),
+                ann: RwLock::new(ann),
+                fingerprint: config.fingerprint,
+                tenants: RwLock::new(tenants),
+            }),
+        })
+    }
+
+    /// Opens the knowledge base on a blocking thread.
+    pub async fn open_async(dir: impl AsRef<Path>, config: LocalStoreConfig) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || LocalStore::open(dir, config)).await?
+    }
+
+    /// The knowledge base directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Number of vectors in the HNSW graph, tombstones included.
+    pub fn graph_len(&self) -> Result<usize> {
+        Ok(self.inner.ann.read().map_err(|_| Error::poisoned("vector index"))?.graph_len())
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner)).await?
+    }
+}
+
+fn check_meta(conn: &Connection, key: &str, expected: &str, what: &str) -> Result<()> {
+    let stored: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0)).optional()?;
+    match stored {
+        Some(s) if s != expected => Err(Error::Incompatible(format!(
+            "the knowledge base was built with {what} {s:?}, but {expected:?} is configured; use the stored \
+             settings or build a new knowledge base"
+        ))),
+        Some(_) => Ok(()),
+        None => {
+            conn.execute("INSERT INTO meta(key, value) VALUES (?1, ?2)", [key, expected])?;
+            Ok(())
+        }
+    }
+}
+
+fn load_tenants(conn: &Connection) -> Result<HashMap<String, u32>> {
+    let mut stmt = conn.prepare("SELECT id, name FROM tenants")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, u32>(0)?)))?;
+    Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+}
+
+fn kb_version(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM kb_versions", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Visibility of every live chunk, from the documents' ACLs.
+fn live_rows(conn: &Connection) -> Result<Vec<(i64, Vec<f32>, Visibility)>> {
+    let mut acls: HashMap<(u32, String), Arc<[String]>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT tenant_id, doc_id, acl FROM documents WHERE acl != '[]'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        for row in rows {
+            let (t, d, acl) = row?;
+            let list: Vec<String> = serde_json::from_str(&acl).unwrap_or_default();
+            acls.insert((t, d), list.into());
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT rowid, tenant_id, doc_id, vector FROM chunks WHERE version_removed IS NULL ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (rowid, tenant, doc, blob) = row?;
+        let acl = acls.get(&(tenant, doc)).cloned();
+        out.push((rowid, schema::blob_to_vec(&blob), Visibility { tenant, acl }));
+    }
+    Ok(out)
+}
+
+fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result<AnnIndex> {
+    let dims = config.fingerprint.dimensions;
+    let version = kb_version(conn)?;
+    let db_max: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM chunks", [], |r| r.get(0))?;
+    let rows = live_rows(conn)?;
+    for (rowid, v, _) in &rows {
+        if v.len() != dims {
+            return Err(Error::Incompatible(format!(
+                "stored vector of chunk row {rowid} has {} dimensions, the embedder has {dims}",
+                v.len()
+            )));
+        }
+    }
+    if let Some((mut idx, covered)) = AnnIndex::load(dir, config.ann, dims, db_max, version) {
+        let mut newer = Vec::new();
+        for (rowid, v, vis) in rows {
+            if rowid <= covered {
+                idx.adopt(rowid, v, vis);
+            } else {
+                newer.push((rowid, v, vis));
+            }
+        }
+        let caught_up = !newer.is_empty();
+        idx.insert(newer)?;
+        if caught_up {
+            if let Err(e) = idx.persist(dir, version) {
+                tracing::warn!(target: "ragcore::store", "cannot persist the caught-up vector index: {e}");
+            }
+        }
+        return Ok(idx);
+    }
+    let mut idx = AnnIndex::new(config.ann, dims, rows.len());
+    let had_rows = !rows.is_empty();
+    idx.insert(rows)?;
+    if had_rows {
+        if let Err(e) = idx.persist(dir, version) {
+            tracing::warn!(target: "ragcore::store", "cannot persist the rebuilt vector index: {e}");
+        }
+    }
+    Ok(idx)
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn tenant_id_of(inner: &Inner, tenant: &str) -> Result<Option<u32>> {
+    Ok(inner.tenants.read().map_err(|_| Error::poisoned("tenants"))?.get(tenant).copied())
+}
+
+/// The SQL condition that makes a chunk row `c` visible to tenant `?1` and principals `?2` (JSON).
+const VISIBLE_SQL: &str = "c.tenant_id = ?1 AND c.version_removed IS NULL AND (d.acl = '[]' OR EXISTS (\
+     SELECT 1 FROM doc_acl a WHERE a.tenant_id = c.tenant_id AND a.doc_id = c.doc_id \
+     AND a.principal IN (SELECT value FROM json_each(?2))))";
+
+fn principals_json(scope: &Scope) -> Result<String> {
+    serde_json::to_string(&scope.principals).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn fts_query(terms: &[String]) -> String {
+    let mut seen = HashSet::new();
+    terms
+        .iter()
+        .filter(|t| !t.is_empty() && seen.insert(t.as_str()))
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+fn fetch_chunks(conn: &Connection, tenant: u32, rowids: &[(i64, f32)]) -> Result<Vec<StoredChunk>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.chunk_id, c.doc_id, c.ordinal, c.context, c.text, c.tokens, d.title, d.kind \
+         FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
+         WHERE c.rowid = ?1 AND c.tenant_id = ?2 AND c.version_removed IS NULL",
+    )?;
+    let mut out = Vec::with_capacity(rowids.len());
+    for (rowid, score) in rowids {
+        let row = stmt
+            .query_row(params![rowid, tenant], |r| {
+                Ok(StoredChunk {
+                    chunk: Chunk {
+                        id: r.get(0)?,
+                        document_id: r.get(1)?,
+                        ordinal: r.get(2)?,
+                        context: r.get(3)?,
+                        text: r.get(4)?,
+                        tokens: r.get(5)?,
+                    },
+                    title: r.get(6)?,
+                    kind: DocumentKind::parse(&r.get::<_, String>(7)?),
+                    score: *score,
+                })
+            })
+            .optional()?;
+        if let Some(c) = row {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+struct Applied {
+    result: UpsertResult,
+    inserted: Vec<(i64, Vec<f32>, Visibility)>,
+    removed: Vec<i64>,
+    revisibled: Vec<(i64, Visibility)>,
+}
+
+fn acl_of(list: &[String]) -> Option<Arc<[String]>> {
+    if list.is_empty() {
+        None
+    } else {
+        Some(list.to_vec().into())
+    }
+}
+
+fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<HashMap<String, u32>>) -> Result<Applied> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version = kb_version(&tx)? + 1;
+    tx.execute("INSERT OR IGNORE INTO tenants(name) VALUES (?1)", [&req.tenant])?;
+    let tenant: u32 = tx.query_row("SELECT id FROM tenants WHERE name = ?1", [&req.tenant], |r| r.get(0))?;
+    let mut res = UpsertResult::default();
+    let mut inserted = Vec::new();
+    let mut removed = Vec::new();
+    let mut revisibled = Vec::new();
+    for rec in &req.documents {
+        let doc = &rec.document;
+        let old_hash: Option<String> = tx
+            .query_row(
+                "SELECT content_hash FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
+                params![tenant, doc.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if old_hash.as_deref() == Some(rec.content_hash.as_str()) {
+            res.documents_unchanged += 1;
+            continue;
+        }
+        if old_hash.is_some() {
+            res.documents_changed += 1;
+        } else {
+            res.documents_added += 1;
+        }
+        let acl_json = serde_json::to_string(&doc.acl).map_err(|e| Error::Internal(e.to_string()))?;
+        let meta_json = serde_json::to_string(&doc.metadata).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO documents(tenant_id, doc_id, title, kind, source, content_hash, acl, metadata, version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT(tenant_id, doc_id) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
+             source = excluded.source, content_hash = excluded.content_hash, acl = excluded.acl, \
+             metadata = excluded.metadata, version = excluded.version",
+            params![tenant, doc.id, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json, version as i64],
+        )?;
+        tx.execute("DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, doc.id])?;
+        for p in &doc.acl {
+            tx.execute(
+                "INSERT OR IGNORE INTO doc_acl(tenant_id, doc_id, principal) VALUES (?1, ?2, ?3)",
+                params![tenant, doc.id, p],
+            )?;
+        }
+        let vis = Visibility { tenant, acl: acl_of(&doc.acl) };
+        // Chunk-level diff: keep live chunks whose id survives, remove the others, add new ones.
+        let mut existing: HashMap<String, i64> = HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT chunk_id, rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
+            )?;
+            let rows = stmt.query_map(params![tenant, doc.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (id, rowid) = row?;
+                existing.insert(id, rowid);
+            }
+        }
+        let new_ids: HashSet<&str> = rec.chunks.iter().map(|c| c.chunk.id.as_str()).collect();
+        for (id, rowid) in &existing {
+            if !new_ids.contains(id.as_str()) {
+                tx.execute("UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2", params![version as i64, rowid])?;
+                tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
+                removed.push(*rowid);
+                res.chunks_removed += 1;
+            }
+        }
+        for c in &rec.chunks {
+            if let Some(rowid) = existing.get(&c.chunk.id) {
+                tx.execute("UPDATE chunks SET ordinal = ?1 WHERE rowid = ?2", params![c.chunk.ordinal, rowid])?;
+                revisibled.push((*rowid, vis.clone()));
+                continue;
+            }
+            let Some(vector) = &c.vector else {
+                return Err(Error::Internal(format!("chunk {} of {} has no vector", c.chunk.id, doc.id)));
+            };
+            tx.execute(
+                "INSERT INTO chunks(chunk_id, tenant_id, doc_id, ordinal, context, text, tokens, version_added, vector) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    c.chunk.id,
+                    tenant,
+                    doc.id,
+                    c.chunk.ordinal,
+                    c.chunk.context,
+                    c.chunk.text,
+                    c.chunk.tokens,
+                    version as i64,
+                    schema::vec_to_blob(vector)
+                ],
+            )?;
+            let rowid = tx.last_insert_rowid();
+            tx.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)", params![rowid, c.lexical_terms])?;
+            inserted.push((rowid, vector.clone(), vis.clone()));
+            res.chunks_added += 1;
+        }
+    }
+    if res.documents_added + res.documents_changed == 0 {
+        tx.rollback()?;
+        res.kb_version = version - 1;
+        return Ok(Applied { result: res, inserted: Vec::new(), removed: Vec::new(), revisibled: Vec::new() });
+    }
+    tx.execute(
+        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        params![version as i64, now_secs(), req.note, res.documents_added as i64, res.documents_changed as i64],
+    )?;
+    tx.commit()?;
+    tenants.write().map_err(|_| Error::poisoned("tenants"))?.insert(req.tenant.clone(), tenant);
+    res.kb_version = version;
+    Ok(Applied { result: res, inserted, removed, revisibled })
+}
+
+fn apply_delete(conn: &mut Connection, req: &DeleteRequest, tenant: u32) -> Result<(UpsertResult, Vec<i64>)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version = kb_version(&tx)? + 1;
+    let mut res = UpsertResult::default();
+    let mut removed = Vec::new();
+    let mut docs_removed = 0i64;
+    for id in &req.document_ids {
+        let n = tx.execute("DELETE FROM documents WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, id])?;
+        if n == 0 {
+            continue;
+        }
+        docs_removed += 1;
+        tx.execute("DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, id])?;
+        let rows: Vec<i64> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
+            )?;
+            let r = stmt.query_map(params![tenant, id], |r| r.get(0))?;
+            r.collect::<rusqlite::Result<_>>()?
+        };
+        for rowid in rows {
+            tx.execute("UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2", params![version as i64, rowid])?;
+            tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
+            removed.push(rowid);
+            res.chunks_removed += 1;
+        }
+    }
+    if docs_removed == 0 {
+        tx.rollback()?;
+        res.kb_version = version - 1;
+        return Ok((res, removed));
+    }
+    tx.execute(
+        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, 'delete', 0, 0, ?3)",
+        params![version as i64, now_secs(), docs_removed],
+    )?;
+    tx.commit()?;
+    res.kb_version = version;
+    Ok((res, removed))
+}
+
+#[async_trait]
+impl VectorStore for LocalStore {
+    async fn info(&self) -> Result<StoreInfo> {
+        self.blocking(|inner| {
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let documents: i64 = conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
+            let chunks: i64 =
+                conn.query_row("SELECT COUNT(*) FROM chunks WHERE version_removed IS NULL", [], |r| r.get(0))?;
+            let mut stmt = conn.prepare(
+                "SELECT name FROM tenants t WHERE EXISTS (SELECT 1 FROM documents d WHERE d.tenant_id = t.id) ORDER BY name",
+            )?;
+            let tenants = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(StoreInfo {
+                kb_version: kb_version(&conn)?,
+                documents: documents as u64,
+                chunks: chunks as u64,
+                tenants,
+                fingerprint: inner.fingerprint.clone(),
+            })
+        })
+        .await
+    }
+
+    async fn kb_version(&self) -> Result<u64> {
+        self.blocking(|inner| {
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            kb_version(&conn)
+        })
+        .await
+    }
+
+    async fn document_hashes(&self, tenant: &str, document_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let tenant = tenant.to_string();
+        let ids = document_ids.to_vec();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &tenant)? else { return Ok(Vec::new()) };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let mut stmt = conn.prepare_cached("SELECT content_hash FROM documents WHERE tenant_id = ?1 AND doc_id = ?2")?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(h) = stmt.query_row(params![t, id], |r| r.get::<_, String>(0)).optional()? {
+                    out.push((id, h));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn existing_chunks(&self, tenant: &str, chunk_ids: &[String]) -> Result<Vec<String>> {
+        let tenant = tenant.to_string();
+        let ids = chunk_ids.to_vec();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &tenant)? else { return Ok(Vec::new()) };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT 1 FROM chunks WHERE tenant_id = ?1 AND chunk_id = ?2 AND version_removed IS NULL",
+            )?;
+            let mut out = Vec::new();
+            for id in ids {
+                if stmt.query_row(params![t, id], |_| Ok(())).optional()?.is_some() {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn upsert(&self, request: UpsertRequest) -> Result<UpsertResult> {
+        crate::types::validate_ident("tenant", &request.tenant)?;
+        let dims = self.inner.fingerprint.dimensions;
+        for d in &request.documents {
+            for c in &d.chunks {
+                if let Some(v) = &c.vector {
+                    if v.len() != dims {
+                        return Err(Error::Incompatible(format!(
+                            "chunk {} of document {} has a {}-dimensional vector; the knowledge base stores {dims}",
+                            c.chunk.id,
+                            d.document.id,
+                            v.len()
+                        )));
+                    }
+                }
+            }
+        }
+        self.blocking(move |inner| {
+            // Lock order everywhere: vector index, then database.
+            let mut ann = inner.ann.write().map_err(|_| Error::poisoned("vector index"))?;
+            let applied = {
+                let mut conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                apply_upsert(&mut conn, &request, &inner.tenants)?
+            };
+            if applied.inserted.is_empty() && applied.removed.is_empty() && applied.revisibled.is_empty() {
+                return Ok(applied.result);
+            }
+            ann.remove(&applied.removed);
+            for (rowid, vis) in applied.revisibled {
+                ann.set_visibility(rowid, vis);
+            }
+            ann.insert(applied.inserted)?;
+            if let Err(e) = ann.persist(&inner.dir, applied.result.kb_version) {
+                tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
+            }
+            Ok(applied.result)
+        })
+        .await
+    }
+
+    async fn delete(&self, request: DeleteRequest) -> Result<UpsertResult> {
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &request.tenant)? else {
+                return Err(Error::NotFound { what: "tenant", name: request.tenant.clone() });
+            };
+            let mut ann = inner.ann.write().map_err(|_| Error::poisoned("vector index"))?;
+            let (res, removed) = {
+                let mut conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                apply_delete(&mut conn, &request, t)?
+            };
+            if !removed.is_empty() {
+                ann.remove(&removed);
+                if let Err(e) = ann.persist(&inner.dir, res.kb_version) {
+                    tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
+                }
+            }
+            Ok(res)
+        })
+        .await
+    }
+
+    async fn vector_search(&self, request: VectorSearchRequest) -> Result<Vec<StoredChunk>> {
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else { return Ok(Vec::new()) };
+            let found = {
+                let ann = inner.ann.read().map_err(|_| Error::poisoned("vector index"))?;
+                ann.search(&request.vector, request.k, t, &request.scope.principals)
+            };
+            let ids: Vec<(i64, f32)> = found.iter().map(|n| (n.rowid, n.similarity)).collect();
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            fetch_chunks(&conn, t, &ids)
+        })
+        .await
+    }
+
+    async fn lexical_search(&self, request: LexicalSearchRequest) -> Result<Vec<StoredChunk>> {
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else { return Ok(Vec::new()) };
+            let q = fts_query(&request.terms);
+            if q.is_empty() || request.k == 0 {
+                return Ok(Vec::new());
+            }
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let sql = format!(
+                "SELECT c.rowid, bm25(chunks_fts) AS s FROM chunks_fts \
+                 JOIN chunks c ON c.rowid = chunks_fts.rowid \
+                 JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
+                 WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL} ORDER BY s LIMIT ?4"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![t, principals_json(&request.scope)?, q, request.k as i64],
+                |r| Ok((r.get::<_, i64>(0)?, -(r.get::<_, f64>(1)? as f32))),
+            )?;
+            let ids = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            fetch_chunks(&conn, t, &ids)
+        })
+        .await
+    }
+
+    async fn term_stats(&self, scope: &Scope, terms: &[String]) -> Result<TermStats> {
+        let scope = scope.clone();
+        let terms = terms.to_vec();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &scope.tenant)? else {
+                return Ok(TermStats { chunks: 0, document_frequency: vec![0; terms.len()] });
+            };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let pj = principals_json(&scope)?;
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id WHERE {VISIBLE_SQL}"),
+                params![t, pj],
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT COUNT(*) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
+                 JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
+                 WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL}"
+            ))?;
+            let mut df = Vec::with_capacity(terms.len());
+            for term in &terms {
+                let q = fts_query(std::slice::from_ref(term));
+                if q.is_empty() {
+                    df.push(0);
+                    continue;
+                }
+                let n: i64 = stmt.query_row(params![t, pj, q], |r| r.get(0))?;
+                df.push(n as u64);
+            }
+            Ok(TermStats { chunks: total as u64, document_frequency: df })
+        })
+        .await
+    }
+
+    async fn has_tenant(&self, tenant: &str) -> Result<bool> {
+        Ok(tenant_id_of(&self.inner, tenant)?.is_some())
+    }
+}
+
+/// Deletes the persisted vector index of a knowledge base directory (it is rebuilt on the next
+/// open). Used to test recovery.
+pub fn remove_vector_index(dir: impl AsRef<Path>) {
+    ann::remove_persisted(dir.as_ref());
+}

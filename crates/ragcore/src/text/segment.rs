@@ -1,0 +1,200 @@
+//! Lexical terms for BM25 and for the no-answer coverage check.
+//!
+//! English and other space-separated scripts give lower-cased words. Chinese has no spaces, so it
+//! is segmented either into overlapping character bigrams or into words with jieba (search mode);
+//! which one retrieves better is measured by `ragcore retrieval-eval` (see the README).
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_cjk, is_word_char, normalize};
+
+/// How Chinese text is cut into lexical terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Segmenter {
+    /// Overlapping character bigrams (a lone character stays a unigram). No dictionary needed.
+    Bigram,
+    /// jieba-rs search-mode words (dictionary plus HMM for unknown words).
+    #[default]
+    Jieba,
+}
+
+impl Segmenter {
+    /// A stable name, stored with the knowledge base.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segmenter::Bigram => "bigram",
+            Segmenter::Jieba => "jieba",
+        }
+    }
+
+    /// Parses `bigram` or `jieba`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "bigram" => Some(Segmenter::Bigram),
+            "jieba" => Some(Segmenter::Jieba),
+            _ => None,
+        }
+    }
+
+    /// Cuts `text` into normalised terms, in order, stop words included (flagged).
+    pub fn terms(self, text: &str) -> Vec<Term> {
+        let norm = normalize(text);
+        let mut out = Vec::new();
+        let mut run = String::new();
+        let mut run_is_cjk = false;
+        for c in norm.chars() {
+            let cjk = is_cjk(c);
+            let word = is_word_char(c);
+            if !(cjk || word) || (!run.is_empty() && cjk != run_is_cjk) {
+                self.flush(&mut run, run_is_cjk, &mut out);
+            }
+            if cjk || word {
+                run_is_cjk = cjk;
+                run.push(c);
+            }
+        }
+        self.flush(&mut run, run_is_cjk, &mut out);
+        out
+    }
+
+    /// The terms joined by spaces: the form stored in the full-text index.
+    pub fn index_text(self, text: &str) -> String {
+        let terms = self.terms(text);
+        let mut s = String::with_capacity(text.len() * 2);
+        for t in terms {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str(&t.text);
+        }
+        s
+    }
+
+    fn flush(self, run: &mut String, cjk: bool, out: &mut Vec<Term>) {
+        if run.is_empty() {
+            return;
+        }
+        if !cjk {
+            let stop = is_english_stopword(run);
+            out.push(Term::new(run.clone(), TermKind::Word, stop));
+        } else {
+            match self {
+                Segmenter::Bigram => {
+                    let chars: Vec<char> = run.chars().collect();
+                    if chars.len() == 1 {
+                        let s = run.clone();
+                        let stop = is_chinese_stopword(&s);
+                        out.push(Term::new(s, TermKind::Cjk, stop));
+                    } else {
+                        for w in chars.windows(2) {
+                            let s: String = w.iter().collect();
+                            let stop = w.iter().all(|c| is_chinese_stopword(&c.to_string()));
+                            out.push(Term::new(s, TermKind::Cjk, stop));
+                        }
+                    }
+                }
+                Segmenter::Jieba => {
+                    for tok in jieba().cut_for_search(run, true) {
+                        let w = tok.word.trim();
+                        if w.is_empty() {
+                            continue;
+                        }
+                        let stop = is_chinese_stopword(w);
+                        out.push(Term::new(w.to_string(), TermKind::Cjk, stop));
+                    }
+                }
+            }
+        }
+        run.clear();
+    }
+}
+
+fn jieba() -> &'static jieba_rs::Jieba {
+    static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+    JIEBA.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Whether a term is a Latin-script word or a Chinese term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermKind {
+    /// A word of a space-separated script, or a number.
+    Word,
+    /// A Chinese word or bigram.
+    Cjk,
+}
+
+/// One lexical term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    /// The normalised term.
+    pub text: String,
+    /// Its script class.
+    pub kind: TermKind,
+    /// True for function words that carry no topic (the, of, 的, 嗎 ...).
+    pub stop: bool,
+}
+
+impl Term {
+    fn new(text: String, kind: TermKind, stop: bool) -> Self {
+        Term { text, kind, stop }
+    }
+}
+
+fn is_english_stopword(w: &str) -> bool {
+    const STOP: &[&str] = &[
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
+        "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it",
+        "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them",
+        "there", "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where",
+        "which", "who", "why", "will", "with", "would", "you", "your", "any", "about", "there's",
+        "s", "t", "get", "offer", "provide", "please", "tell", "know",
+    ];
+    STOP.contains(&w)
+}
+
+fn is_chinese_stopword(w: &str) -> bool {
+    const STOP: &[&str] = &[
+        "的", "了", "是", "在", "有", "和", "與", "及", "或", "嗎", "呢", "吧", "啊", "我", "你",
+        "您", "他", "她", "它", "們", "我們", "你們", "您們", "他們", "這", "那", "這個", "那個",
+        "什麼", "甚麼", "怎麼", "如何", "可以", "能", "能否", "是否", "會", "要", "請問", "請",
+        "哪", "哪裡", "哪些", "為", "為什麼", "多少", "幾", "一", "個", "也", "都", "就", "還",
+        "提供", "有沒有", "沒有", "嗎？", "之", "其", "以", "於", "而", "被", "把", "讓", "給",
+        "对", "对于", "吗", "们", "这", "那些", "什么", "怎么", "为什么",
+    ];
+    STOP.contains(&w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(seg: Segmenter, s: &str) -> Vec<String> {
+        seg.terms(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn bigrams_for_chinese_words_for_english() {
+        assert_eq!(
+            texts(Segmenter::Bigram, "退貨政策 Return Policy"),
+            vec!["退貨", "貨政", "政策", "return", "policy"]
+        );
+    }
+
+    #[test]
+    fn jieba_finds_words() {
+        let t = texts(Segmenter::Jieba, "你們有提供UFO保固嗎");
+        assert!(t.contains(&"保固".to_string()), "{t:?}");
+        assert!(t.contains(&"ufo".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn stopwords_are_flagged() {
+        let terms = Segmenter::Jieba.terms("你們有提供UFO保固嗎");
+        let content: Vec<_> = terms.iter().filter(|t| !t.stop).map(|t| t.text.as_str()).collect();
+        assert!(content.contains(&"ufo") && content.contains(&"保固"), "{content:?}");
+        assert!(!content.contains(&"嗎"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Exact token counts with the OpenAI BPE vocabularies (tiktoken-rs).
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use tiktoken_rs::CoreBPE;
+
+use crate::error::{Error, Result};
+
+/// A BPE vocabulary used for token-exact chunking and for metering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Tokenizer {
+    /// `cl100k_base` (GPT-4, GPT-3.5, text-embedding-3-*).
+    #[default]
+    Cl100kBase,
+    /// `o200k_base` (GPT-4o, GPT-4.1, o-series, GPT-5).
+    O200kBase,
+}
+
+impl Tokenizer {
+    /// The vocabulary's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tokenizer::Cl100kBase => "cl100k_base",
+            Tokenizer::O200kBase => "o200k_base",
+        }
+    }
+
+    /// Parses `cl100k_base` or `o200k_base`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "cl100k_base" => Ok(Tokenizer::Cl100kBase),
+            "o200k_base" => Ok(Tokenizer::O200kBase),
+            other => Err(Error::invalid(
+                "tokenizer",
+                format!("unknown tokenizer {other:?}; use cl100k_base or o200k_base"),
+            )),
+        }
+    }
+
+    /// The vocabulary OpenAI uses for a model name (o200k for gpt-4o/4.1/5/o-series).
+    pub fn for_model(model: &str) -> Self {
+        let m = model.to_ascii_lowercase();
+        if m.starts_with("gpt-4o")
+            || m.starts_with("gpt-4.1")
+            || m.starts_with("gpt-5")
+            || m.starts_with("o1")
+            || m.starts_with("o3")
+            || m.starts_with("o4")
+        {
+            Tokenizer::O200kBase
+        } else {
+            Tokenizer::Cl100kBase
+        }
+    }
+
+    fn bpe(self) -> Result<&'static CoreBPE> {
+        static CL100K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
+        static O200K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
+        let cell = match self {
+            Tokenizer::Cl100kBase => CL100K.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string())),
+            Tokenizer::O200kBase => O200K.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string())),
+        };
+        cell.as_ref()
+            .map_err(|e| Error::Internal(format!("cannot load the {} vocabulary: {e}", self.as_str())))
+    }
+
+    /// Number of tokens in `text` (special tokens are treated as plain text).
+    pub fn count(self, text: &str) -> Result<usize> {
+        Ok(self.bpe()?.encode_ordinary(text).len())
+    }
+
+    /// Token ids of `text`.
+    pub fn encode(self, text: &str) -> Result<Vec<u32>> {
+        Ok(self.bpe()?.encode_ordinary(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_match_known_values() -> Result<()> {
+        // Reference counts from OpenAI's tiktoken.
+        assert_eq!(Tokenizer::Cl100kBase.count("hello world")?, 2);
+        assert_eq!(Tokenizer::O200kBase.count("hello world")?, 2);
+        assert!(Tokenizer::Cl100kBase.count("退貨政策")? >= 2);
+        Ok(())
+    }
+}
