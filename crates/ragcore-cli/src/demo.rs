@@ -8,9 +8,18 @@ use anyhow::{Context, Result};
 use ragcore::{AskRequest, IngestRequest, Scope};
 
 const FILES: &[(&str, &str)] = &[
-    ("faq_zh.csv", include_str!("../../../examples/faq/faq_zh.csv")),
-    ("faq_en.jsonl", include_str!("../../../examples/faq/faq_en.jsonl")),
-    ("installation.md", include_str!("../../../examples/faq/installation.md")),
+    (
+        "faq_zh.csv",
+        include_str!("../../../examples/faq/faq_zh.csv"),
+    ),
+    (
+        "faq_en.jsonl",
+        include_str!("../../../examples/faq/faq_en.jsonl"),
+    ),
+    (
+        "installation.md",
+        include_str!("../../../examples/faq/installation.md"),
+    ),
 ];
 
 /// The demo questions; the last one has no answer in the sample knowledge base.
@@ -36,10 +45,14 @@ pub(crate) async fn run(kb: Option<PathBuf>) -> Result<()> {
     let src = dir.join("sample-faq");
     std::fs::create_dir_all(&src).with_context(|| format!("creating {}", src.display()))?;
     for (name, text) in FILES {
-        std::fs::write(src.join(name), text).with_context(|| format!("writing sample file {name}"))?;
+        std::fs::write(src.join(name), text)
+            .with_context(|| format!("writing sample file {name}"))?;
     }
     let p = crate::open(&dir.join("kb")).await?;
-    println!("ragcore demo — knowledge base in {}", dir.join("kb").display());
+    println!(
+        "ragcore demo — knowledge base in {}",
+        dir.join("kb").display()
+    );
     println!("model: {}\n", p.model_name());
     let report = p.ingest(IngestRequest::paths("demo", [src])).await?;
     crate::render::ingest_report(&report);

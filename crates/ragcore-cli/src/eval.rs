@@ -5,13 +5,15 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use self::sha2_free::group_half;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ragcore::embed::{EmbedRequest, InputType};
 use ragcore::store::{LexicalSearchRequest, VectorSearchRequest};
-use ragcore::{Document, Fusion, IngestRequest, LocalOptions, Pipeline, PipelineConfig, Scope, Segmenter};
+use ragcore::{
+    Document, Fusion, IngestRequest, LocalOptions, Pipeline, PipelineConfig, Scope, Segmenter,
+};
 use serde::Deserialize;
-use self::sha2_free::group_half;
 
 #[derive(Args)]
 pub(crate) struct EvalArgs {
@@ -65,11 +67,14 @@ mod sha2_free {
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| format!("{} line {}", path.display(), i + 1))
+        })
         .collect()
 }
 
@@ -98,7 +103,12 @@ impl Metrics {
     }
     fn row(&self, name: &str) -> String {
         let n = self.n.max(1) as f64;
-        format!("| {name:<22} | {:.3} | {:.3} | {:.3} |", self.r1 / n, self.r5 / n, self.mrr10 / n)
+        format!(
+            "| {name:<22} | {:.3} | {:.3} | {:.3} |",
+            self.r1 / n,
+            self.r5 / n,
+            self.mrr10 / n
+        )
     }
 }
 
@@ -118,7 +128,8 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
     }
     let segmenters: Vec<Segmenter> = match args.segmenter.as_str() {
         "both" => vec![Segmenter::Jieba, Segmenter::Bigram],
-        s => vec![Segmenter::parse(s).with_context(|| format!("unknown segmenter {s:?}; use jieba, bigram or both"))?],
+        s => vec![Segmenter::parse(s)
+            .with_context(|| format!("unknown segmenter {s:?}; use jieba, bigram or both"))?],
     };
     let embedder = ragcore::embedder_from_env()?;
     let base = match &args.workdir {
@@ -129,13 +140,28 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
     for seg in segmenters {
         let dir = base.join(seg.as_str());
         let _ = std::fs::remove_dir_all(&dir);
-        let config = PipelineConfig { segmenter: seg, ..Default::default() };
-        let p = Pipeline::open_local(&dir, LocalOptions { config, embedder: embedder.clone(), ..Default::default() }).await?;
+        let config = PipelineConfig {
+            segmenter: seg,
+            ..Default::default()
+        };
+        let p = Pipeline::open_local(
+            &dir,
+            LocalOptions {
+                config,
+                embedder: embedder.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
         let docs: Vec<Document> = corpus
             .iter()
             .map(|r| {
                 let mut d = Document::new(r.id.clone(), r.text.clone());
-                d.title = if r.title.is_empty() { r.id.clone() } else { r.title.clone() };
+                d.title = if r.title.is_empty() {
+                    r.id.clone()
+                } else {
+                    r.title.clone()
+                };
                 d
             })
             .collect();
@@ -155,7 +181,14 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
         let fusions = [
             ("bm25", Fusion::LexicalOnly),
             ("vector", Fusion::VectorOnly),
-            ("rrf k=60", Fusion::Rrf { k: 60.0, vector_weight: 1.0, lexical_weight: 1.0 }),
+            (
+                "rrf k=60",
+                Fusion::Rrf {
+                    k: 60.0,
+                    vector_weight: 1.0,
+                    lexical_weight: 1.0,
+                },
+            ),
             ("linear 0.3", Fusion::Linear { vector_weight: 0.3 }),
             ("linear 0.5", Fusion::Linear { vector_weight: 0.5 }),
             ("linear 0.7", Fusion::Linear { vector_weight: 0.7 }),
@@ -166,16 +199,45 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
         for q in &queries {
             let emb = p
                 .embedder()
-                .embed(EmbedRequest { texts: vec![q.question.clone()], input_type: InputType::Query })
+                .embed(EmbedRequest {
+                    texts: vec![q.question.clone()],
+                    input_type: InputType::Query,
+                })
                 .await?;
-            let v = emb.vectors.into_iter().next().context("embedder returned no vector")?;
-            let vec_hits = p.store().vector_search(VectorSearchRequest { vector: v, scope: scope.clone(), k: cand }).await?;
+            let v = emb
+                .vectors
+                .into_iter()
+                .next()
+                .context("embedder returned no vector")?;
+            let vec_hits = p
+                .store()
+                .vector_search(VectorSearchRequest {
+                    vector: v,
+                    scope: scope.clone(),
+                    k: cand,
+                })
+                .await?;
             let terms: Vec<String> = {
                 let all = seg.terms(&q.question);
-                let content: Vec<String> = all.iter().filter(|t| !t.stop).map(|t| t.text.clone()).collect();
-                if content.is_empty() { all.into_iter().map(|t| t.text).collect() } else { content }
+                let content: Vec<String> = all
+                    .iter()
+                    .filter(|t| !t.stop)
+                    .map(|t| t.text.clone())
+                    .collect();
+                if content.is_empty() {
+                    all.into_iter().map(|t| t.text).collect()
+                } else {
+                    content
+                }
             };
-            let lex_hits = p.store().lexical_search(LexicalSearchRequest { terms, scope: scope.clone(), k: cand }).await?;
+            let lex_hits = p
+                .store()
+                .lexical_search(LexicalSearchRequest {
+                    terms,
+                    scope: scope.clone(),
+                    k: cand,
+                })
+                .await?;
             for (i, (_, f)) in fusions.iter().enumerate() {
                 let fused = ragcore::retrieve::fuse(f, vec_hits.clone(), lex_hits.clone());
                 let ranked = docs_of(fused.into_iter().map(|x| x.chunk.chunk.document_id));
@@ -203,8 +265,19 @@ async fn no_answer_eval(
 ) -> Result<()> {
     let half_dir = dir.join("half");
     let _ = std::fs::remove_dir_all(&half_dir);
-    let config = PipelineConfig { segmenter: seg, ..Default::default() };
-    let p = Pipeline::open_local(&half_dir, LocalOptions { config, embedder, ..Default::default() }).await?;
+    let config = PipelineConfig {
+        segmenter: seg,
+        ..Default::default()
+    };
+    let p = Pipeline::open_local(
+        &half_dir,
+        LocalOptions {
+            config,
+            embedder,
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut kept = HashSet::new();
     let docs: Vec<Document> = corpus
         .iter()
@@ -212,7 +285,11 @@ async fn no_answer_eval(
         .map(|r| {
             kept.insert(r.id.clone());
             let mut d = Document::new(r.id.clone(), r.text.clone());
-            d.title = if r.title.is_empty() { r.id.clone() } else { r.title.clone() };
+            d.title = if r.title.is_empty() {
+                r.id.clone()
+            } else {
+                r.title.clone()
+            };
             d
         })
         .collect();

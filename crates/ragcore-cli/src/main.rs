@@ -13,7 +13,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ragcore::{AskRequest, IngestRequest, LocalOptions, Pipeline, Scope};
 
 #[derive(Parser)]
-#[command(name = "ragcore", version, about = "Operable retrieval-augmented QA: ingest, ask, evaluate.")]
+#[command(
+    name = "ragcore",
+    version,
+    about = "Operable retrieval-augmented QA: ingest, ask, evaluate."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,15 +101,24 @@ pub(crate) async fn open(dir: &std::path::Path) -> Result<Pipeline> {
         chat: ragcore::chat_from_env()?,
         ..Default::default()
     };
-    Pipeline::open_local(dir, opts).await.with_context(|| format!("opening knowledge base {}", dir.display()))
+    Pipeline::open_local(dir, opts)
+        .await
+        .with_context(|| format!("opening knowledge base {}", dir.display()))
 }
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Ingest { kb, paths, acl, json } => {
+        Command::Ingest {
+            kb,
+            paths,
+            acl,
+            json,
+        } => {
             let p = open(&kb.kb).await?;
             let bar = ProgressBar::new(0);
-            bar.set_style(ProgressStyle::with_template("{spinner} {bar:30} {pos}/{len} documents {msg}")?);
+            bar.set_style(ProgressStyle::with_template(
+                "{spinner} {bar:30} {pos}/{len} documents {msg}",
+            )?);
             bar.enable_steady_tick(Duration::from_millis(120));
             let mut req = IngestRequest::paths(kb.tenant.clone(), paths);
             req.acl = acl;
@@ -126,23 +139,41 @@ async fn run(cli: Cli) -> Result<()> {
                 anyhow::bail!("nothing was ingested");
             }
         }
-        Command::Ask { kb, question, principals, json } => {
+        Command::Ask {
+            kb,
+            question,
+            principals,
+            json,
+        } => {
             let p = open(&kb.kb).await?;
-            let answer = p.ask(AskRequest::new(question, scope(&kb, principals))).await?;
+            let answer = p
+                .ask(AskRequest::new(question, scope(&kb, principals)))
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             } else {
                 render::answer(&answer);
             }
         }
-        Command::Retrieve { kb, question, principals, json } => {
+        Command::Retrieve {
+            kb,
+            question,
+            principals,
+            json,
+        } => {
             let p = open(&kb.kb).await?;
             let hits = p.retrieve(&question, &scope(&kb, principals)).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else {
                 for (i, h) in hits.iter().enumerate() {
-                    println!("{:>2}. {:.4}  {}  [{}]", i + 1, h.score, h.title, h.chunk_id);
+                    println!(
+                        "{:>2}. {:.4}  {}  [{}]",
+                        i + 1,
+                        h.score,
+                        h.title,
+                        h.chunk_id
+                    );
                 }
             }
         }
@@ -159,11 +190,17 @@ async fn run(cli: Cli) -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RAGCORE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAGCORE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -27,7 +27,11 @@ pub(crate) fn answer(a: &Answer) {
     for c in &a.citations {
         println!("  [{}] {} ({})", c.index, c.title, c.document_id);
     }
-    let timings: Vec<String> = a.timings.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+    let timings: Vec<String> = a
+        .timings
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}"))
+        .collect();
     println!(
         "  model {} | prompt {} | kb v{} | tokens {}+{} (+{} embedding){} | cost ${:.6}{}",
         a.model,

@@ -165,7 +165,11 @@ impl Error {
     }
 
     /// Shorthand for an [`Error::Load`].
-    pub fn load(path: impl Into<PathBuf>, location: Option<String>, reason: impl Into<String>) -> Self {
+    pub fn load(
+        path: impl Into<PathBuf>,
+        location: Option<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Load {
             path: path.into(),
             location,

@@ -33,13 +33,21 @@ impl std::fmt::Debug for Endpoint {
 impl Endpoint {
     /// An endpoint at `base_url` with an optional key and a 60 s timeout.
     pub fn new(base_url: impl Into<String>, api_key: Option<SecretString>) -> Self {
-        Endpoint { base_url: base_url.into(), api_key, timeout: Duration::from_secs(60) }
+        Endpoint {
+            base_url: base_url.into(),
+            api_key,
+            timeout: Duration::from_secs(60),
+        }
     }
 
     /// Reads `OPENAI_BASE_URL` (default `https://api.openai.com/v1`) and `OPENAI_API_KEY`.
     pub fn from_env() -> Self {
-        let base = std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "https://api.openai.com/v1".into());
-        let key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty()).map(SecretString::from);
+        let base =
+            std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "https://api.openai.com/v1".into());
+        let key = std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(SecretString::from);
         Endpoint::new(base, key)
     }
 
@@ -55,7 +63,11 @@ impl Endpoint {
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}/{}", self.base_url.trim_end_matches('/'), path.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            self.base_url.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
     }
 
     pub(crate) fn client(&self) -> Result<reqwest::Client> {
@@ -70,7 +82,9 @@ impl Endpoint {
     /// Removes the key from a text that might echo it (a proxy error page, say).
     pub(crate) fn scrub(&self, text: &str) -> String {
         match &self.api_key {
-            Some(k) if !k.expose_secret().is_empty() => text.replace(k.expose_secret(), "[redacted]"),
+            Some(k) if !k.expose_secret().is_empty() => {
+                text.replace(k.expose_secret(), "[redacted]")
+            }
             _ => text.to_string(),
         }
     }
@@ -87,9 +101,15 @@ impl Endpoint {
         if let Some(k) = &self.api_key {
             req = req.bearer_auth(k.expose_secret());
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(provider, e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| self.transport_error(provider, e))?;
         let status = resp.status();
-        let text = resp.text().await.map_err(|e| self.transport_error(provider, e))?;
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| self.transport_error(provider, e))?;
         if !status.is_success() {
             return Err(self.status_error(provider, status.as_u16(), &text));
         }

@@ -39,9 +39,14 @@ pub use guard::Guardrail;
 pub use http::Endpoint;
 pub use llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 pub use local::{chat_from_env, embedder_from_env, LocalOptions};
-pub use pipeline::{AskRequest, IngestError, IngestReport, IngestRequest, Pipeline, PipelineBuilder, PipelineConfig};
+pub use pipeline::{
+    AskRequest, IngestError, IngestReport, IngestRequest, Pipeline, PipelineBuilder, PipelineConfig,
+};
 pub use prompt::PromptRegistry;
 pub use retrieve::{Fusion, RetrievalConfig};
 pub use store::{LocalStore, VectorStore};
 pub use text::Segmenter;
-pub use types::{Answer, Chunk, Citation, Cost, Document, DocumentKind, Hit, Scope, Usage, Verdict, VerdictAction};
+pub use types::{
+    Answer, Chunk, Citation, Cost, Document, DocumentKind, Hit, Scope, Usage, Verdict,
+    VerdictAction,
+};

@@ -51,7 +51,11 @@ impl Pipeline {
         };
         let store = LocalStore::open_async(
             &dir,
-            LocalStoreConfig { fingerprint: embedder.fingerprint(), profile: options.config.store_profile(), ann: options.ann },
+            LocalStoreConfig {
+                fingerprint: embedder.fingerprint(),
+                profile: options.config.store_profile(),
+                ann: options.ann,
+            },
         )
         .await?;
         let db = dir.join("kb.sqlite");
@@ -62,7 +66,9 @@ impl Pipeline {
             .store(Arc::new(store))
             .chat(chat)
             .prompts(Arc::new(prompts))
-            .cost(Arc::new(TableMeter::new(options.prices.unwrap_or_default())))
+            .cost(Arc::new(TableMeter::new(
+                options.prices.unwrap_or_default(),
+            )))
             .input_guard(Arc::new(InputLengthGuard::default()))
             .input_guard(pii.clone())
             .output_guard(pii)
@@ -90,22 +96,38 @@ pub fn chat_from_env() -> Result<Option<Arc<dyn ChatModel>>> {
     }
     let mut endpoint = Endpoint::from_env();
     if let Some(t) = env("RAGCORE_CHAT_TIMEOUT_SECS") {
-        let secs: u64 = t.parse().map_err(|_| Error::Config(format!("RAGCORE_CHAT_TIMEOUT_SECS={t:?} is not a number of seconds")))?;
+        let secs: u64 = t.parse().map_err(|_| {
+            Error::Config(format!(
+                "RAGCORE_CHAT_TIMEOUT_SECS={t:?} is not a number of seconds"
+            ))
+        })?;
         endpoint.timeout = Duration::from_secs(secs.max(1));
     }
-    let model = env("RAGCORE_CHAT_MODEL").or_else(|| env("OPENAI_MODEL")).unwrap_or_else(|| "gpt-4o-mini".into());
-    Ok(Some(Arc::new(OpenAiChat::new(OpenAiChatConfig::new(endpoint, model))?)))
+    let model = env("RAGCORE_CHAT_MODEL")
+        .or_else(|| env("OPENAI_MODEL"))
+        .unwrap_or_else(|| "gpt-4o-mini".into());
+    Ok(Some(Arc::new(OpenAiChat::new(OpenAiChatConfig::new(
+        endpoint, model,
+    ))?)))
 }
 
 /// An embedder from the environment: when `RAGCORE_EMBED_MODEL` is set, an [`OpenAiEmbedder`]
 /// at `RAGCORE_EMBED_URL` (default `OPENAI_BASE_URL`) with `RAGCORE_EMBED_DIM` dimensions and the
 /// key `RAGCORE_EMBED_API_KEY` (default `OPENAI_API_KEY`); otherwise `None` (the hashing embedder).
 pub fn embedder_from_env() -> Result<Option<Arc<dyn Embedder>>> {
-    let Some(model) = env("RAGCORE_EMBED_MODEL") else { return Ok(None) };
+    let Some(model) = env("RAGCORE_EMBED_MODEL") else {
+        return Ok(None);
+    };
     let dim_s = env("RAGCORE_EMBED_DIM").ok_or_else(|| Error::Config("RAGCORE_EMBED_MODEL is set but RAGCORE_EMBED_DIM is not; set it to the model's vector length".into()))?;
-    let dims: usize = dim_s.parse().map_err(|_| Error::Config(format!("RAGCORE_EMBED_DIM={dim_s:?} is not a number")))?;
-    let base = env("RAGCORE_EMBED_URL").or_else(|| env("OPENAI_BASE_URL")).unwrap_or_else(|| "https://api.openai.com/v1".into());
-    let key = env("RAGCORE_EMBED_API_KEY").or_else(|| env("OPENAI_API_KEY")).map(SecretString::from);
+    let dims: usize = dim_s
+        .parse()
+        .map_err(|_| Error::Config(format!("RAGCORE_EMBED_DIM={dim_s:?} is not a number")))?;
+    let base = env("RAGCORE_EMBED_URL")
+        .or_else(|| env("OPENAI_BASE_URL"))
+        .unwrap_or_else(|| "https://api.openai.com/v1".into());
+    let key = env("RAGCORE_EMBED_API_KEY")
+        .or_else(|| env("OPENAI_API_KEY"))
+        .map(SecretString::from);
     let mut cfg = OpenAiEmbedderConfig::new(Endpoint::new(base, key), model, dims);
     if let Some(p) = env("RAGCORE_EMBED_QUERY_PREFIX") {
         cfg.query_prefix = p;

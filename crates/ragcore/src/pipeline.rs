@@ -16,11 +16,16 @@ use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail};
 use crate::ingest::{load_paths, Chunker, ChunkerConfig};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, ExtractiveAnswerer, Role};
-use crate::prompt::{pack_passages, render, GetPromptRequest, PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
+use crate::prompt::{
+    pack_passages, render, GetPromptRequest, PromptRegistry, DEFAULT_NO_ANSWER_TEXT,
+    DEFAULT_PROMPT_NAME,
+};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::{ChunkRecord, DocumentRecord, UpsertRequest, VectorStore};
 use crate::text::{Segmenter, Tokenizer};
-use crate::types::{validate_ident, Answer, Citation, Cost, Document, Hit, Scope, Usage, Verdict, VerdictAction};
+use crate::types::{
+    validate_ident, Answer, Citation, Cost, Document, Hit, Scope, Usage, Verdict, VerdictAction,
+};
 
 /// Settings of a pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,12 +100,20 @@ impl IngestRequest {
         I: IntoIterator<Item = P>,
         P: Into<PathBuf>,
     {
-        IngestRequest { paths: paths.into_iter().map(Into::into).collect(), tenant: tenant.into(), ..Default::default() }
+        IngestRequest {
+            paths: paths.into_iter().map(Into::into).collect(),
+            tenant: tenant.into(),
+            ..Default::default()
+        }
     }
 
     /// Ingest `documents` for `tenant`.
     pub fn documents(tenant: impl Into<String>, documents: Vec<Document>) -> Self {
-        IngestRequest { documents, tenant: tenant.into(), ..Default::default() }
+        IngestRequest {
+            documents,
+            tenant: tenant.into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -150,7 +163,10 @@ pub struct AskRequest {
 impl AskRequest {
     /// A question for a scope.
     pub fn new(question: impl Into<String>, scope: Scope) -> Self {
-        AskRequest { question: question.into(), scope }
+        AskRequest {
+            question: question.into(),
+            scope,
+        }
     }
 }
 
@@ -211,14 +227,27 @@ impl PipelineBuilder {
 
     /// Builds the pipeline, naming the first missing part.
     pub fn build(self) -> Result<Pipeline> {
-        let missing = |what: &str, call: &str| Error::Config(format!("the pipeline has no {what}; call PipelineBuilder::{call}"));
-        let embedder = self.embedder.ok_or_else(|| missing("embedder", "embedder"))?;
+        let missing = |what: &str, call: &str| {
+            Error::Config(format!(
+                "the pipeline has no {what}; call PipelineBuilder::{call}"
+            ))
+        };
+        let embedder = self
+            .embedder
+            .ok_or_else(|| missing("embedder", "embedder"))?;
         let store = self.store.ok_or_else(|| missing("store", "store"))?;
         let chat = self.chat.ok_or_else(|| missing("chat model", "chat"))?;
-        let prompts = self.prompts.ok_or_else(|| missing("prompt registry", "prompts"))?;
+        let prompts = self
+            .prompts
+            .ok_or_else(|| missing("prompt registry", "prompts"))?;
         let cost = self.cost.ok_or_else(|| missing("cost meter", "cost"))?;
         let chunker = Chunker::new(self.config.chunker)?;
-        let retriever = Retriever::new(store.clone(), embedder.clone(), self.config.segmenter, self.config.retrieval)?;
+        let retriever = Retriever::new(
+            store.clone(),
+            embedder.clone(),
+            self.config.segmenter,
+            self.config.retrieval,
+        )?;
         if self.config.embed_batch == 0 {
             return Err(Error::invalid("embed_batch", "must be positive"));
         }
@@ -275,7 +304,13 @@ fn ms(t: Instant) -> f64 {
 
 fn content_hash(d: &Document) -> String {
     let mut h = Sha256::new();
-    for part in [&d.id, &d.title, &d.text, &d.source, &d.kind.as_str().to_string()] {
+    for part in [
+        &d.id,
+        &d.title,
+        &d.text,
+        &d.source,
+        &d.kind.as_str().to_string(),
+    ] {
         h.update(part.as_bytes());
         h.update([0u8]);
     }
@@ -289,7 +324,11 @@ fn content_hash(d: &Document) -> String {
         h.update(v.as_bytes());
         h.update([3u8]);
     }
-    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Pipeline {
@@ -326,7 +365,11 @@ impl Pipeline {
     }
 
     /// Like [`Pipeline::ingest`], calling `progress(done, total)` as documents are processed.
-    pub async fn ingest_with_progress<F>(&self, request: IngestRequest, progress: F) -> Result<IngestReport>
+    pub async fn ingest_with_progress<F>(
+        &self,
+        request: IngestRequest,
+        progress: F,
+    ) -> Result<IngestReport>
     where
         F: Fn(u64, u64) + Send + Sync,
     {
@@ -339,24 +382,38 @@ impl Pipeline {
             let paths = request.paths.clone();
             let loaded = tokio::task::spawn_blocking(move || load_paths(&paths)).await?;
             let mut report = IngestReport::default();
-            report.errors.extend(loaded.errors.iter().map(|e| IngestError { kind: e.kind().code().into(), message: e.to_string() }));
+            report
+                .errors
+                .extend(loaded.errors.iter().map(|e| IngestError {
+                    kind: e.kind().code().into(),
+                    message: e.to_string(),
+                }));
             let mut docs = loaded.documents;
             docs.extend(request.documents.iter().cloned());
             let mut seen_ids = HashSet::new();
             let mut unique = Vec::with_capacity(docs.len());
             for mut d in docs {
                 if d.id.trim().is_empty() {
-                    report.errors.push(IngestError { kind: "invalid_input".into(), message: "a document has an empty id".into() });
+                    report.errors.push(IngestError {
+                        kind: "invalid_input".into(),
+                        message: "a document has an empty id".into(),
+                    });
                     continue;
                 }
                 if d.text.trim().is_empty() {
-                    report.errors.push(IngestError { kind: "load".into(), message: format!("document {:?} is empty", d.id) });
+                    report.errors.push(IngestError {
+                        kind: "load".into(),
+                        message: format!("document {:?} is empty", d.id),
+                    });
                     continue;
                 }
                 if !seen_ids.insert(d.id.clone()) {
                     report.errors.push(IngestError {
                         kind: "invalid_input".into(),
-                        message: format!("document id {:?} appears twice in this ingest; the first one was kept", d.id),
+                        message: format!(
+                            "document id {:?} appears twice in this ingest; the first one was kept",
+                            d.id
+                        ),
                     });
                     continue;
                 }
@@ -367,7 +424,13 @@ impl Pipeline {
             }
             report.documents_seen = unique.len() as u64;
             let ids: Vec<String> = unique.iter().map(|d| d.id.clone()).collect();
-            let known: BTreeMap<String, String> = self.inner.store.document_hashes(&request.tenant, &ids).await?.into_iter().collect();
+            let known: BTreeMap<String, String> = self
+                .inner
+                .store
+                .document_hashes(&request.tenant, &ids)
+                .await?
+                .into_iter()
+                .collect();
             let total = unique.len() as u64;
             let mut records = Vec::new();
             for (i, d) in unique.into_iter().enumerate() {
@@ -380,40 +443,72 @@ impl Pipeline {
                 let chunker = self.inner.chunker.clone();
                 let seg = self.inner.config.segmenter;
                 let d2 = d.clone();
-                let chunks = tokio::task::spawn_blocking(move || -> Result<Vec<(crate::types::Chunk, String)>> {
-                    let chunks = chunker.chunk(&d2)?;
-                    Ok(chunks.into_iter().map(|c| {
-                        let terms = seg.index_text(&format!("{}\n{}", d2.title, c.indexed_text()));
-                        (c, terms)
-                    }).collect())
-                })
+                let chunks = tokio::task::spawn_blocking(
+                    move || -> Result<Vec<(crate::types::Chunk, String)>> {
+                        let chunks = chunker.chunk(&d2)?;
+                        Ok(chunks
+                            .into_iter()
+                            .map(|c| {
+                                let terms =
+                                    seg.index_text(&format!("{}\n{}", d2.title, c.indexed_text()));
+                                (c, terms)
+                            })
+                            .collect())
+                    },
+                )
                 .await?;
                 let chunks = match chunks {
                     Ok(c) if !c.is_empty() => c,
                     Ok(_) => {
-                        report.errors.push(IngestError { kind: "load".into(), message: format!("document {:?} produced no chunks", d.id) });
+                        report.errors.push(IngestError {
+                            kind: "load".into(),
+                            message: format!("document {:?} produced no chunks", d.id),
+                        });
                         continue;
                     }
                     Err(e) => {
-                        report.errors.push(IngestError { kind: e.kind().code().into(), message: format!("document {:?}: {e}", d.id) });
+                        report.errors.push(IngestError {
+                            kind: e.kind().code().into(),
+                            message: format!("document {:?}: {e}", d.id),
+                        });
                         continue;
                     }
                 };
                 records.push(DocumentRecord {
                     document: d,
                     content_hash: hash,
-                    chunks: chunks.into_iter().map(|(chunk, lexical_terms)| ChunkRecord { chunk, lexical_terms, vector: None }).collect(),
+                    chunks: chunks
+                        .into_iter()
+                        .map(|(chunk, lexical_terms)| ChunkRecord {
+                            chunk,
+                            lexical_terms,
+                            vector: None,
+                        })
+                        .collect(),
                 });
                 progress(i as u64 + 1, total);
             }
             // Embed only chunks the store does not hold yet.
-            let all_ids: Vec<String> = records.iter().flat_map(|r| r.chunks.iter().map(|c| c.chunk.id.clone())).collect();
-            let have: HashSet<String> = self.inner.store.existing_chunks(&request.tenant, &all_ids).await?.into_iter().collect();
+            let all_ids: Vec<String> = records
+                .iter()
+                .flat_map(|r| r.chunks.iter().map(|c| c.chunk.id.clone()))
+                .collect();
+            let have: HashSet<String> = self
+                .inner
+                .store
+                .existing_chunks(&request.tenant, &all_ids)
+                .await?
+                .into_iter()
+                .collect();
             let mut todo: Vec<(usize, usize, String)> = Vec::new();
             for (ri, r) in records.iter().enumerate() {
                 for (ci, c) in r.chunks.iter().enumerate() {
                     if !have.contains(&c.chunk.id) {
-                        todo.push((ri, ci, format!("{}\n{}", r.document.title, c.chunk.indexed_text())));
+                        todo.push((
+                            ri,
+                            ci,
+                            format!("{}\n{}", r.document.title, c.chunk.indexed_text()),
+                        ));
                     }
                 }
             }
@@ -421,14 +516,21 @@ impl Pipeline {
                 let resp = self
                     .inner
                     .embedder
-                    .embed(EmbedRequest { texts: batch.iter().map(|t| t.2.clone()).collect(), input_type: InputType::Passage })
+                    .embed(EmbedRequest {
+                        texts: batch.iter().map(|t| t.2.clone()).collect(),
+                        input_type: InputType::Passage,
+                    })
                     .await?;
                 if resp.vectors.len() != batch.len() {
                     return Err(Error::Provider {
                         provider: "embedder".into(),
                         status: None,
                         retryable: false,
-                        message: format!("asked for {} vectors, got {}", batch.len(), resp.vectors.len()),
+                        message: format!(
+                            "asked for {} vectors, got {}",
+                            batch.len(),
+                            resp.vectors.len()
+                        ),
                     });
                 }
                 report.embedding_tokens += resp.tokens;
@@ -444,7 +546,11 @@ impl Pipeline {
             let res = self
                 .inner
                 .store
-                .upsert(UpsertRequest { tenant: request.tenant.clone(), documents: records, note: "ingest".into() })
+                .upsert(UpsertRequest {
+                    tenant: request.tenant.clone(),
+                    documents: records,
+                    note: "ingest".into(),
+                })
                 .await?;
             report.kb_version = res.kb_version;
             report.documents_added = res.documents_added;
@@ -471,7 +577,10 @@ impl Pipeline {
     async fn check_scope(&self, scope: &Scope) -> Result<()> {
         scope.validate()?;
         if !self.inner.store.has_tenant(&scope.tenant).await? {
-            return Err(Error::NotFound { what: "tenant", name: format!("{} (no documents were ingested for it)", scope.tenant) });
+            return Err(Error::NotFound {
+                what: "tenant",
+                name: format!("{} (no documents were ingested for it)", scope.tenant),
+            });
         }
         Ok(())
     }
@@ -489,22 +598,47 @@ impl Pipeline {
     }
 
     /// Retrieval with the no-answer decision; `fusion` overrides the configured fusion.
-    pub async fn retrieve_full(&self, question: &str, scope: &Scope, fusion: Option<Fusion>) -> Result<Retrieval> {
+    pub async fn retrieve_full(
+        &self,
+        question: &str,
+        scope: &Scope,
+        fusion: Option<Fusion>,
+    ) -> Result<Retrieval> {
         Self::check_question(question)?;
         self.check_scope(scope).await?;
         let f = fusion.unwrap_or(self.inner.config.retrieval.fusion);
-        self.inner.retriever.retrieve_with(question, scope, f).instrument(tracing::info_span!("ragcore.retrieve")).await
+        self.inner
+            .retriever
+            .retrieve_with(question, scope, f)
+            .instrument(tracing::info_span!("ragcore.retrieve"))
+            .await
     }
 
-    async fn run_guards(&self, guards: &[Arc<dyn Guardrail>], stage: GuardStage, text: String, scope: &Scope, verdicts: &mut Vec<Verdict>) -> Result<String> {
+    async fn run_guards(
+        &self,
+        guards: &[Arc<dyn Guardrail>],
+        stage: GuardStage,
+        text: String,
+        scope: &Scope,
+        verdicts: &mut Vec<Verdict>,
+    ) -> Result<String> {
         let mut text = text;
         for g in guards {
-            let out = g.check(GuardRequest { text: text.clone(), stage, scope: scope.clone() }).await?;
+            let out = g
+                .check(GuardRequest {
+                    text: text.clone(),
+                    stage,
+                    scope: scope.clone(),
+                })
+                .await?;
             let blocked = out.verdict.action == VerdictAction::Block;
             let detail = out.verdict.detail.clone();
             verdicts.push(out.verdict);
             if blocked {
-                return Err(Error::Blocked { guard: g.name(), reason: detail });
+                return Err(Error::Blocked {
+                    guard: g.name(),
+                    reason: detail,
+                });
             }
             if let Some(t) = out.rewritten {
                 text = t;
@@ -529,7 +663,13 @@ impl Pipeline {
 
         let t = Instant::now();
         let question = self
-            .run_guards(&self.inner.input_guards, GuardStage::Input, question, &scope, &mut verdicts)
+            .run_guards(
+                &self.inner.input_guards,
+                GuardStage::Input,
+                question,
+                &scope,
+                &mut verdicts,
+            )
             .instrument(tracing::info_span!("ragcore.guard_input"))
             .await?;
         timings.insert("guard_input".to_string(), ms(t));
@@ -543,18 +683,34 @@ impl Pipeline {
             .await?;
         timings.insert("embed".to_string(), retrieval.embed_ms);
         timings.insert("retrieve".to_string(), retrieval.search_ms);
-        let mut usage = Usage { embedding_tokens: retrieval.embedding_tokens, ..Default::default() };
+        let mut usage = Usage {
+            embedding_tokens: retrieval.embedding_tokens,
+            ..Default::default()
+        };
         let d = &retrieval.no_answer;
         verdicts.push(Verdict {
             name: "no_answer".into(),
             stage: "retrieve".into(),
-            action: if d.refuse { VerdictAction::Block } else { VerdictAction::Pass },
+            action: if d.refuse {
+                VerdictAction::Block
+            } else {
+                VerdictAction::Pass
+            },
             detail: format!(
                 "coverage {:.2}, top similarity {}, {} hits{}",
                 d.coverage,
-                d.top_similarity.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into()),
+                d.top_similarity
+                    .map(|s| format!("{s:.3}"))
+                    .unwrap_or_else(|| "-".into()),
                 retrieval.hits.len(),
-                if d.unknown_terms.is_empty() { String::new() } else { format!(", terms not in the knowledge base: {}", d.unknown_terms.join(" ")) }
+                if d.unknown_terms.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", terms not in the knowledge base: {}",
+                        d.unknown_terms.join(" ")
+                    )
+                }
             ),
         });
 
@@ -562,14 +718,25 @@ impl Pipeline {
         let prompt = self
             .inner
             .prompts
-            .get(GetPromptRequest { name: self.inner.config.prompt_name.clone(), label: self.inner.config.prompt_label.clone() })
+            .get(GetPromptRequest {
+                name: self.inner.config.prompt_name.clone(),
+                label: self.inner.config.prompt_label.clone(),
+            })
             .await?;
         let prompt_version = prompt.id();
 
         if retrieval.no_answer.refuse {
             timings.insert("prompt".to_string(), ms(t));
             let cost = self.price(&usage, "none")?;
-            self.inner.cost.record(RecordRequest { scope: scope.clone(), model: "none".into(), usage, cost }).await?;
+            self.inner
+                .cost
+                .record(RecordRequest {
+                    scope: scope.clone(),
+                    model: "none".into(),
+                    usage,
+                    cost,
+                })
+                .await?;
             return Ok(Answer {
                 text: self.inner.config.no_answer_text.clone(),
                 citations: Vec::new(),
@@ -587,13 +754,25 @@ impl Pipeline {
 
         let tokenizer = Tokenizer::for_model(&self.inner.chat.name());
         let passages = pack_passages(&retrieval.hits, tokenizer, self.inner.config.context_tokens)?;
-        let rendered = render(&prompt.system, &prompt.user, &question, &passages, &self.inner.config.no_answer_text)?;
+        let rendered = render(
+            &prompt.system,
+            &prompt.user,
+            &question,
+            &passages,
+            &self.inner.config.no_answer_text,
+        )?;
         timings.insert("prompt".to_string(), ms(t));
 
         let chat_req = ChatRequest {
             messages: vec![
-                ChatMessage { role: Role::System, content: rendered.system },
-                ChatMessage { role: Role::User, content: rendered.user },
+                ChatMessage {
+                    role: Role::System,
+                    content: rendered.system,
+                },
+                ChatMessage {
+                    role: Role::User,
+                    content: rendered.user,
+                },
             ],
             question: question.clone(),
             passages: passages.clone(),
@@ -603,15 +782,28 @@ impl Pipeline {
         };
         let t = Instant::now();
         let mut degraded = false;
-        let resp = match self.inner.chat.chat(chat_req.clone()).instrument(tracing::info_span!("ragcore.generate")).await {
+        let resp = match self
+            .inner
+            .chat
+            .chat(chat_req.clone())
+            .instrument(tracing::info_span!("ragcore.generate"))
+            .await
+        {
             Ok(r) => r,
-            Err(e) if self.inner.config.degrade_on_model_error && e.kind() != crate::error::ErrorKind::Blocked => {
+            Err(e)
+                if self.inner.config.degrade_on_model_error
+                    && e.kind() != crate::error::ErrorKind::Blocked =>
+            {
                 tracing::warn!(target: "ragcore::ask", error = %e, "chat model failed; answering extractively (degraded)");
                 verdicts.push(Verdict {
                     name: "generate".into(),
                     stage: "generate".into(),
                     action: VerdictAction::Annotate,
-                    detail: format!("model {} failed ({}); extractive fallback", self.inner.chat.name(), e.kind().code()),
+                    detail: format!(
+                        "model {} failed ({}); extractive fallback",
+                        self.inner.chat.name(),
+                        e.kind().code()
+                    ),
                 });
                 degraded = true;
                 self.inner.fallback.chat(chat_req).await?
@@ -623,12 +815,22 @@ impl Pipeline {
 
         let t = Instant::now();
         let text = self
-            .run_guards(&self.inner.output_guards, GuardStage::Output, resp.text.clone(), &scope, &mut verdicts)
+            .run_guards(
+                &self.inner.output_guards,
+                GuardStage::Output,
+                resp.text.clone(),
+                &scope,
+                &mut verdicts,
+            )
             .instrument(tracing::info_span!("ragcore.guard_output"))
             .await?;
         timings.insert("guard_output".to_string(), ms(t));
 
-        let citations = if resp.refused { Vec::new() } else { citations_in(&text, &passages, &retrieval.hits) };
+        let citations = if resp.refused {
+            Vec::new()
+        } else {
+            citations_in(&text, &passages, &retrieval.hits)
+        };
         if !resp.refused && citations.is_empty() {
             verdicts.push(Verdict {
                 name: "citations".into(),
@@ -638,9 +840,21 @@ impl Pipeline {
             });
         }
         let cost = self.price(&usage, &resp.model)?;
-        self.inner.cost.record(RecordRequest { scope: scope.clone(), model: resp.model.clone(), usage, cost }).await?;
+        self.inner
+            .cost
+            .record(RecordRequest {
+                scope: scope.clone(),
+                model: resp.model.clone(),
+                usage,
+                cost,
+            })
+            .await?;
         Ok(Answer {
-            text: if resp.refused { self.inner.config.no_answer_text.clone() } else { text },
+            text: if resp.refused {
+                self.inner.config.no_answer_text.clone()
+            } else {
+                text
+            },
             citations,
             no_answer: resp.refused,
             kb_version,
@@ -664,7 +878,11 @@ impl Pipeline {
 }
 
 /// The passages an answer cites with `[n]` markers, in marker order, without duplicates.
-fn citations_in(text: &str, passages: &[crate::prompt::PackedPassage], hits: &[Hit]) -> Vec<Citation> {
+fn citations_in(
+    text: &str,
+    passages: &[crate::prompt::PackedPassage],
+    hits: &[Hit],
+) -> Vec<Citation> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let bytes = text.as_bytes();
@@ -677,7 +895,11 @@ fn citations_in(text: &str, passages: &[crate::prompt::PackedPassage], hits: &[H
                 if let Ok(n) = digits.parse::<u32>() {
                     if let Some(p) = passages.iter().find(|p| p.index == n) {
                         if seen.insert(n) {
-                            let score = hits.iter().find(|h| h.chunk_id == p.chunk_id).map(|h| h.score).unwrap_or(0.0);
+                            let score = hits
+                                .iter()
+                                .find(|h| h.chunk_id == p.chunk_id)
+                                .map(|h| h.score)
+                                .unwrap_or(0.0);
                             let (document_id, title) = hits
                                 .iter()
                                 .find(|h| h.chunk_id == p.chunk_id)

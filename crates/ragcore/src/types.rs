@@ -38,7 +38,8 @@ impl Scope {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.principals.extend(principals.into_iter().map(Into::into));
+        self.principals
+            .extend(principals.into_iter().map(Into::into));
         self
     }
 

@@ -57,7 +57,10 @@ pub struct TableMeter {
 impl TableMeter {
     /// A meter with the given prices.
     pub fn new(prices: PriceTable) -> Self {
-        TableMeter { prices, totals: Mutex::new(BTreeMap::new()) }
+        TableMeter {
+            prices,
+            totals: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// The price table.
@@ -67,7 +70,11 @@ impl TableMeter {
 
     /// Usage and cost recorded so far, per tenant.
     pub fn totals(&self) -> Result<BTreeMap<String, (Usage, Cost)>> {
-        Ok(self.totals.lock().map_err(|_| Error::poisoned("cost totals"))?.clone())
+        Ok(self
+            .totals
+            .lock()
+            .map_err(|_| Error::poisoned("cost totals"))?
+            .clone())
     }
 }
 
@@ -85,7 +92,10 @@ impl CostMeter for TableMeter {
             }
         }
         if u.embedding_tokens > 0 {
-            let m = request.embedding_model.strip_prefix("openai:").unwrap_or(&request.embedding_model);
+            let m = request
+                .embedding_model
+                .strip_prefix("openai:")
+                .unwrap_or(&request.embedding_model);
             let m = m.split('|').next().unwrap_or(m);
             if let Some(p) = self.prices.get(m) {
                 cost.embedding_usd = u.embedding_tokens as f64 * p.input_per_million / 1e6;
@@ -96,7 +106,10 @@ impl CostMeter for TableMeter {
     }
 
     async fn record(&self, request: RecordRequest) -> Result<()> {
-        let mut t = self.totals.lock().map_err(|_| Error::poisoned("cost totals"))?;
+        let mut t = self
+            .totals
+            .lock()
+            .map_err(|_| Error::poisoned("cost totals"))?;
         let e = t.entry(request.scope.tenant).or_default();
         e.0.add(&request.usage);
         e.1.add(&request.cost);

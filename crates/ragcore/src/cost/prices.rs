@@ -31,17 +31,25 @@ const DEFAULT_TOML: &str = include_str!("default_prices.toml");
 
 impl Default for PriceTable {
     fn default() -> Self {
-        toml::from_str(DEFAULT_TOML).unwrap_or(PriceTable { version: "empty".into(), models: BTreeMap::new() })
+        toml::from_str(DEFAULT_TOML).unwrap_or(PriceTable {
+            version: "empty".into(),
+            models: BTreeMap::new(),
+        })
     }
 }
 
 impl PriceTable {
     /// Parses a price table from TOML text.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let t: PriceTable = toml::from_str(text).map_err(|e| Error::load(origin, None, format!("invalid price table: {e}")))?;
+        let t: PriceTable = toml::from_str(text)
+            .map_err(|e| Error::load(origin, None, format!("invalid price table: {e}")))?;
         for (m, p) in &t.models {
             if !(p.input_per_million >= 0.0 && p.output_per_million >= 0.0) {
-                return Err(Error::load(origin, Some(format!("models.{m}")), "prices must be non-negative numbers"));
+                return Err(Error::load(
+                    origin,
+                    Some(format!("models.{m}")),
+                    "prices must be non-negative numbers",
+                ));
             }
         }
         Ok(t)
@@ -49,7 +57,8 @@ impl PriceTable {
 
     /// Loads the shipped defaults, then overrides them with the models of `path`.
     pub fn with_overrides(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
         let over = Self::from_toml(&text, &path.to_string_lossy())?;
         let mut base = PriceTable::default();
         base.version = over.version;

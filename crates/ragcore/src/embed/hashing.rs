@@ -27,7 +27,10 @@ impl HashingEmbedder {
     /// An embedder producing `dimensions`-long vectors (16 to 8192).
     pub fn new(dimensions: usize) -> Result<Self> {
         if !(16..=8192).contains(&dimensions) {
-            return Err(Error::invalid("hashing.dimensions", format!("{dimensions} is out of range 16..=8192")));
+            return Err(Error::invalid(
+                "hashing.dimensions",
+                format!("{dimensions} is out of range 16..=8192"),
+            ));
         }
         Ok(HashingEmbedder { dimensions })
     }
@@ -109,19 +112,29 @@ impl HashingEmbedder {
 
 impl Default for HashingEmbedder {
     fn default() -> Self {
-        HashingEmbedder { dimensions: Self::DEFAULT_DIMENSIONS }
+        HashingEmbedder {
+            dimensions: Self::DEFAULT_DIMENSIONS,
+        }
     }
 }
 
 #[async_trait]
 impl Embedder for HashingEmbedder {
     fn fingerprint(&self) -> EmbedderFingerprint {
-        EmbedderFingerprint { model: "hashing-v1".into(), dimensions: self.dimensions, normalized: true }
+        EmbedderFingerprint {
+            model: "hashing-v1".into(),
+            dimensions: self.dimensions,
+            normalized: true,
+        }
     }
 
     async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
         let vectors = request.texts.iter().map(|t| self.embed_one(t)).collect();
-        Ok(EmbedResponse { vectors, tokens: 0, estimated: false })
+        Ok(EmbedResponse {
+            vectors,
+            tokens: 0,
+            estimated: false,
+        })
     }
 }
 

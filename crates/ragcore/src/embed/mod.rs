@@ -58,7 +58,13 @@ pub struct EmbedderFingerprint {
 
 impl std::fmt::Display for EmbedderFingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({} dims{})", self.model, self.dimensions, if self.normalized { ", normalised" } else { "" })
+        write!(
+            f,
+            "{} ({} dims{})",
+            self.model,
+            self.dimensions,
+            if self.normalized { ", normalised" } else { "" }
+        )
     }
 }
 

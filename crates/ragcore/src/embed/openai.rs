@@ -76,7 +76,11 @@ impl OpenAiEmbedder {
         Ok(OpenAiEmbedder { config, client })
     }
 
-    async fn embed_batch(&self, texts: Vec<String>, input_type: InputType) -> Result<(Vec<Vec<f32>>, u64, bool)> {
+    async fn embed_batch(
+        &self,
+        texts: Vec<String>,
+        input_type: InputType,
+    ) -> Result<(Vec<Vec<f32>>, u64, bool)> {
         let mut body = json!({ "model": self.config.model, "input": texts });
         if self.config.send_input_type {
             body["input_type"] = json!(match input_type {
@@ -87,20 +91,47 @@ impl OpenAiEmbedder {
         if self.config.send_dimensions {
             body["dimensions"] = json!(self.config.dimensions);
         }
-        let v = self.config.endpoint.post_json(&self.client, PROVIDER, "embeddings", &body).await?;
-        let bad = |msg: String| Error::Provider { provider: PROVIDER.into(), status: None, retryable: false, message: msg };
-        let data = v.get("data").and_then(|d| d.as_array()).ok_or_else(|| bad("response has no `data` array".into()))?;
+        let v = self
+            .config
+            .endpoint
+            .post_json(&self.client, PROVIDER, "embeddings", &body)
+            .await?;
+        let bad = |msg: String| Error::Provider {
+            provider: PROVIDER.into(),
+            status: None,
+            retryable: false,
+            message: msg,
+        };
+        let data = v
+            .get("data")
+            .and_then(|d| d.as_array())
+            .ok_or_else(|| bad("response has no `data` array".into()))?;
         if data.len() != texts.len() {
-            return Err(bad(format!("asked for {} embeddings, got {}", texts.len(), data.len())));
+            return Err(bad(format!(
+                "asked for {} embeddings, got {}",
+                texts.len(),
+                data.len()
+            )));
         }
         let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
         for (pos, item) in data.iter().enumerate() {
-            let idx = item.get("index").and_then(|i| i.as_u64()).map(|i| i as usize).unwrap_or(pos);
+            let idx = item
+                .get("index")
+                .and_then(|i| i.as_u64())
+                .map(|i| i as usize)
+                .unwrap_or(pos);
             let emb = item
                 .get("embedding")
                 .and_then(|e| e.as_array())
-                .ok_or_else(|| bad(format!("data[{pos}] has no `embedding` array (base64 is not requested)")))?;
-            let mut vec: Vec<f32> = emb.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect();
+                .ok_or_else(|| {
+                    bad(format!(
+                        "data[{pos}] has no `embedding` array (base64 is not requested)"
+                    ))
+                })?;
+            let mut vec: Vec<f32> = emb
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+                .collect();
             if vec.len() != self.config.dimensions {
                 return Err(Error::Incompatible(format!(
                     "model {} returned {} dimensions, configured {}",
@@ -123,7 +154,10 @@ impl OpenAiEmbedder {
             .enumerate()
             .map(|(i, v)| v.ok_or_else(|| bad(format!("no embedding for input {i}"))))
             .collect::<Result<Vec<_>>>()?;
-        let usage = v.get("usage").and_then(|u| u.get("prompt_tokens").or_else(|| u.get("total_tokens"))).and_then(|t| t.as_u64());
+        let usage = v
+            .get("usage")
+            .and_then(|u| u.get("prompt_tokens").or_else(|| u.get("total_tokens")))
+            .and_then(|t| t.as_u64());
         match usage {
             Some(t) => Ok((vectors, t, false)),
             None => {
@@ -145,9 +179,16 @@ impl Embedder for OpenAiEmbedder {
             model.push_str("|input_type");
         }
         if !self.config.query_prefix.is_empty() || !self.config.passage_prefix.is_empty() {
-            model.push_str(&format!("|q={:?}|p={:?}", self.config.query_prefix, self.config.passage_prefix));
+            model.push_str(&format!(
+                "|q={:?}|p={:?}",
+                self.config.query_prefix, self.config.passage_prefix
+            ));
         }
-        EmbedderFingerprint { model, dimensions: self.config.dimensions, normalized: true }
+        EmbedderFingerprint {
+            model,
+            dimensions: self.config.dimensions,
+            normalized: true,
+        }
     }
 
     async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
@@ -161,13 +202,26 @@ impl Embedder for OpenAiEmbedder {
         let texts: Vec<String> = request
             .texts
             .iter()
-            .map(|t| if t.trim().is_empty() { format!("{prefix}.") } else { format!("{prefix}{t}") })
+            .map(|t| {
+                if t.trim().is_empty() {
+                    format!("{prefix}.")
+                } else {
+                    format!("{prefix}{t}")
+                }
+            })
             .collect();
-        let batches: Vec<Vec<String>> = texts.chunks(self.config.batch_size).map(|c| c.to_vec()).collect();
-        let results: Vec<(Vec<Vec<f32>>, u64, bool)> = stream::iter(batches.into_iter().map(|b| self.embed_batch(b, request.input_type)))
-            .buffered(self.config.concurrency)
-            .try_collect()
-            .await?;
+        let batches: Vec<Vec<String>> = texts
+            .chunks(self.config.batch_size)
+            .map(|c| c.to_vec())
+            .collect();
+        let results: Vec<(Vec<Vec<f32>>, u64, bool)> = stream::iter(
+            batches
+                .into_iter()
+                .map(|b| self.embed_batch(b, request.input_type)),
+        )
+        .buffered(self.config.concurrency)
+        .try_collect()
+        .await?;
         let mut resp = EmbedResponse::default();
         for (vecs, tokens, est) in results {
             resp.vectors.extend(vecs);

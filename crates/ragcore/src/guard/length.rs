@@ -18,7 +18,10 @@ pub struct InputLengthGuard {
 
 impl Default for InputLengthGuard {
     fn default() -> Self {
-        InputLengthGuard { max_chars: 4000, max_tokens: 1000 }
+        InputLengthGuard {
+            max_chars: 4000,
+            max_tokens: 1000,
+        }
     }
 }
 
@@ -29,24 +32,50 @@ impl Guardrail for InputLengthGuard {
     }
 
     async fn check(&self, request: GuardRequest) -> Result<GuardOutcome> {
-        let verdict = |action, detail: String| Verdict { name: self.name(), stage: request.stage.as_str().into(), action, detail };
+        let verdict = |action, detail: String| Verdict {
+            name: self.name(),
+            stage: request.stage.as_str().into(),
+            action,
+            detail,
+        };
         if request.stage != GuardStage::Input {
-            return Ok(GuardOutcome { verdict: verdict(VerdictAction::Pass, "not an input".into()), rewritten: None });
+            return Ok(GuardOutcome {
+                verdict: verdict(VerdictAction::Pass, "not an input".into()),
+                rewritten: None,
+            });
         }
         let chars = request.text.chars().count();
         if chars > self.max_chars {
             return Ok(GuardOutcome {
-                verdict: verdict(VerdictAction::Block, format!("question has {chars} characters; the limit is {}", self.max_chars)),
+                verdict: verdict(
+                    VerdictAction::Block,
+                    format!(
+                        "question has {chars} characters; the limit is {}",
+                        self.max_chars
+                    ),
+                ),
                 rewritten: None,
             });
         }
         let tokens = Tokenizer::Cl100kBase.count(&request.text)?;
         if tokens > self.max_tokens {
             return Ok(GuardOutcome {
-                verdict: verdict(VerdictAction::Block, format!("question has {tokens} tokens; the limit is {}", self.max_tokens)),
+                verdict: verdict(
+                    VerdictAction::Block,
+                    format!(
+                        "question has {tokens} tokens; the limit is {}",
+                        self.max_tokens
+                    ),
+                ),
                 rewritten: None,
             });
         }
-        Ok(GuardOutcome { verdict: verdict(VerdictAction::Pass, format!("{chars} characters, {tokens} tokens")), rewritten: None })
+        Ok(GuardOutcome {
+            verdict: verdict(
+                VerdictAction::Pass,
+                format!("{chars} characters, {tokens} tokens"),
+            ),
+            rewritten: None,
+        })
     }
 }

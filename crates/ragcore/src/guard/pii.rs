@@ -62,7 +62,11 @@ impl Guardrail for PiiRedactor {
             verdict: Verdict {
                 name: self.name(),
                 stage: request.stage.as_str().into(),
-                action: if found { VerdictAction::Redact } else { VerdictAction::Pass },
+                action: if found {
+                    VerdictAction::Redact
+                } else {
+                    VerdictAction::Pass
+                },
                 detail: format!("{emails} e-mail, {phones} phone"),
             },
             rewritten: found.then_some(text),
@@ -79,7 +83,12 @@ mod tests {
         let r = PiiRedactor::new()?;
         let (t, e, p) = r.redact("請寄到 amy.chen@example.com.tw 或打 0912-345-678，市話 (02) 2345-6789，US +1 415 555 0100");
         assert_eq!((e, p), (1, 3), "{t}");
-        assert!(!t.contains("0912") && !t.contains("amy.chen") && !t.contains("2345-6789") && !t.contains("555"));
+        assert!(
+            !t.contains("0912")
+                && !t.contains("amy.chen")
+                && !t.contains("2345-6789")
+                && !t.contains("555")
+        );
         let (t, _, p) = r.redact("手機０９１２３４５６７８");
         assert_eq!(p, 1, "{t}");
         let (t, e, p) = r.redact("訂單編號 20241105 共 3 件，價格 1200 元");

@@ -107,7 +107,10 @@ impl Chunker {
         for s in split_sentences(body) {
             let n = tk.count(s)?;
             if n <= max {
-                pieces.push(Piece { text: s.to_string(), tokens: n });
+                pieces.push(Piece {
+                    text: s.to_string(),
+                    tokens: n,
+                });
             } else {
                 for part in split_long(tk, s, max)? {
                     let tokens = tk.count(&part)?;
@@ -189,7 +192,11 @@ fn split_long(tk: Tokenizer, s: &str, max: usize) -> Result<Vec<String>> {
         let mut end = lo.max(start + 1);
         // Prefer to break after whitespace when one is near the end.
         if end < chars.len() {
-            if let Some(ws) = (start + 1..end).rev().take(40).find(|&i| chars[i].is_whitespace()) {
+            if let Some(ws) = (start + 1..end)
+                .rev()
+                .take(40)
+                .find(|&i| chars[i].is_whitespace())
+            {
                 end = ws + 1;
             }
         }
@@ -211,7 +218,10 @@ fn markdown_sections(text: &str) -> Vec<(String, String)> {
     let mut body = String::new();
     let mut in_fence = false;
     let ctx = |path: &Vec<(usize, String)>| {
-        path.iter().map(|(_, h)| h.as_str()).collect::<Vec<_>>().join(" > ")
+        path.iter()
+            .map(|(_, h)| h.as_str())
+            .collect::<Vec<_>>()
+            .join(" > ")
     };
     for line in text.lines() {
         let trimmed = line.trim_start();
@@ -219,15 +229,17 @@ fn markdown_sections(text: &str) -> Vec<(String, String)> {
             in_fence = !in_fence;
         }
         let level = trimmed.chars().take_while(|&c| c == '#').count();
-        let is_heading = !in_fence
-            && (1..=6).contains(&level)
-            && trimmed[level..].starts_with(' ');
+        let is_heading = !in_fence && (1..=6).contains(&level) && trimmed[level..].starts_with(' ');
         if is_heading {
             if !body.trim().is_empty() {
                 out.push((ctx(&path), std::mem::take(&mut body)));
             }
             body.clear();
-            let title = trimmed[level..].trim().trim_end_matches('#').trim().to_string();
+            let title = trimmed[level..]
+                .trim()
+                .trim_end_matches('#')
+                .trim()
+                .to_string();
             while path.last().is_some_and(|(l, _)| *l >= level) {
                 path.pop();
             }
@@ -260,13 +272,18 @@ mod tests {
     use super::*;
 
     fn chunker(max: usize, overlap: usize) -> Chunker {
-        Chunker::new(ChunkerConfig { tokenizer: Tokenizer::Cl100kBase, max_tokens: max, overlap_tokens: overlap })
-            .unwrap_or_default()
+        Chunker::new(ChunkerConfig {
+            tokenizer: Tokenizer::Cl100kBase,
+            max_tokens: max,
+            overlap_tokens: overlap,
+        })
+        .unwrap_or_default()
     }
 
     #[test]
     fn chunks_respect_token_limit_and_overlap() -> Result<()> {
-        let text = "退貨需在收到商品後七天內申請。".repeat(30) + &"Refunds take five business days. ".repeat(30);
+        let text = "退貨需在收到商品後七天內申請。".repeat(30)
+            + &"Refunds take five business days. ".repeat(30);
         let doc = Document::new("d1", text);
         let c = chunker(40, 10);
         let chunks = c.chunk(&doc)?;
@@ -276,14 +293,20 @@ mod tests {
             assert_eq!(ch.tokens as usize, Tokenizer::Cl100kBase.count(&ch.text)?);
         }
         // Overlap: consecutive chunks share a sentence.
-        let first_last = split_sentences(&chunks[0].text).last().map(|s| s.to_string()).unwrap_or_default();
+        let first_last = split_sentences(&chunks[0].text)
+            .last()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         assert!(chunks[1].text.starts_with(&first_last));
         Ok(())
     }
 
     #[test]
     fn headings_become_context_and_ids_are_stable() -> Result<()> {
-        let doc = Document::new("faq.md", "# 退換貨\n## 退貨\n七天內可退貨。\n## 運費\n滿千免運。\n");
+        let doc = Document::new(
+            "faq.md",
+            "# 退換貨\n## 退貨\n七天內可退貨。\n## 運費\n滿千免運。\n",
+        );
         let c = chunker(64, 8);
         let a = c.chunk(&doc)?;
         assert_eq!(a.len(), 2);
@@ -307,6 +330,11 @@ mod tests {
 
     #[test]
     fn bad_settings_are_rejected() {
-        assert!(Chunker::new(ChunkerConfig { tokenizer: Tokenizer::Cl100kBase, max_tokens: 10, overlap_tokens: 10 }).is_err());
+        assert!(Chunker::new(ChunkerConfig {
+            tokenizer: Tokenizer::Cl100kBase,
+            max_tokens: 10,
+            overlap_tokens: 10
+        })
+        .is_err());
     }
 }

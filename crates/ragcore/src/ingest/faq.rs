@@ -12,15 +12,23 @@ const ID_KEYS: &[&str] = &["id"];
 const ACL_KEYS: &[&str] = &["acl", "principals"];
 
 fn find(headers: &[String], keys: &[&str]) -> Option<usize> {
-    keys.iter()
-        .find_map(|k| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(k)))
+    keys.iter().find_map(|k| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(k))
+    })
 }
 
 fn make(file_id: &str, path: &Path, row_id: &str, q: &str, a: &str, acl: Option<&str>) -> Document {
     let mut d = Document::faq(format!("{file_id}#{row_id}"), q, a);
     d.source = path.to_string_lossy().to_string();
     if let Some(acl) = acl {
-        d.acl = acl.split([';', ',', '|']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        d.acl = acl
+            .split([';', ',', '|'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
     }
     d
 }
@@ -28,7 +36,9 @@ fn make(file_id: &str, path: &Path, row_id: &str, q: &str, a: &str, acl: Option<
 /// Loads a CSV FAQ. Header names: `question`/`q`/`問題` and `answer`/`a`/`答案`; optional `id`
 /// and `acl` (principals separated by `;`).
 pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>, Vec<Error>)> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| Error::load(path, Some("header row".into()), e.to_string()))?
@@ -37,13 +47,13 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
         .collect();
     let (qi, ai) = match (find(&headers, QUESTION_KEYS), find(&headers, ANSWER_KEYS)) {
         (Some(q), Some(a)) => (q, a),
-        _ => {
-            return Err(Error::load(
-                path,
-                Some("header row".into()),
-                format!("needs a question and an answer column (e.g. `question,answer`); found {headers:?}"),
-            ))
-        }
+        _ => return Err(Error::load(
+            path,
+            Some("header row".into()),
+            format!(
+                "needs a question and an answer column (e.g. `question,answer`); found {headers:?}"
+            ),
+        )),
     };
     let idi = find(&headers, ID_KEYS);
     let acli = find(&headers, ACL_KEYS);
@@ -61,11 +71,23 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
         let get = |i: usize| rec.get(i).map(str::trim).unwrap_or("");
         let (q, a) = (get(qi), get(ai));
         if q.is_empty() || a.is_empty() {
-            let field = if q.is_empty() { &headers[qi] } else { &headers[ai] };
-            errs.push(Error::load(path, Some(format!("row {row}, field {field:?}")), "empty value"));
+            let field = if q.is_empty() {
+                &headers[qi]
+            } else {
+                &headers[ai]
+            };
+            errs.push(Error::load(
+                path,
+                Some(format!("row {row}, field {field:?}")),
+                "empty value",
+            ));
             continue;
         }
-        let rid = idi.map(get).filter(|s| !s.is_empty()).map(String::from).unwrap_or_else(|| row.to_string());
+        let rid = idi
+            .map(get)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .unwrap_or_else(|| row.to_string());
         docs.push(make(file_id, path, &rid, q, a, acli.map(get)));
     }
     if docs.is_empty() && errs.is_empty() {
@@ -87,12 +109,20 @@ pub fn load_jsonl(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Documen
         let v: serde_json::Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
-                errs.push(Error::load(path, Some(format!("line {lineno}")), format!("not valid JSON: {e}")));
+                errs.push(Error::load(
+                    path,
+                    Some(format!("line {lineno}")),
+                    format!("not valid JSON: {e}"),
+                ));
                 continue;
             }
         };
         let Some(obj) = v.as_object() else {
-            errs.push(Error::load(path, Some(format!("line {lineno}")), "expected a JSON object"));
+            errs.push(Error::load(
+                path,
+                Some(format!("line {lineno}")),
+                "expected a JSON object",
+            ));
             continue;
         };
         let field = |keys: &[&str]| keys.iter().find_map(|k| obj.get(*k));
@@ -104,7 +134,14 @@ pub fn load_jsonl(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Documen
         let q = as_text(field(QUESTION_KEYS)).filter(|s| !s.is_empty());
         let a = as_text(field(ANSWER_KEYS)).filter(|s| !s.is_empty());
         let (Some(q), Some(a)) = (q, a) else {
-            let missing = if as_text(field(QUESTION_KEYS)).filter(|s| !s.is_empty()).is_none() { "question" } else { "answer" };
+            let missing = if as_text(field(QUESTION_KEYS))
+                .filter(|s| !s.is_empty())
+                .is_none()
+            {
+                "question"
+            } else {
+                "answer"
+            };
             errs.push(Error::load(
                 path,
                 Some(format!("line {lineno}, field {missing:?}")),
@@ -112,11 +149,17 @@ pub fn load_jsonl(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Documen
             ));
             continue;
         };
-        let rid = as_text(field(ID_KEYS)).filter(|s| !s.is_empty()).unwrap_or_else(|| lineno.to_string());
+        let rid = as_text(field(ID_KEYS))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| lineno.to_string());
         let acl = match field(ACL_KEYS) {
-            Some(serde_json::Value::Array(items)) => {
-                Some(items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(";"))
-            }
+            Some(serde_json::Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
             other => as_text(other),
         };
         docs.push(make(file_id, path, &rid, &q, &a, acl.as_deref()));

@@ -32,7 +32,11 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
             }
             files.sort();
             for f in files {
-                let id = f.strip_prefix(p).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+                let id = f
+                    .strip_prefix(p)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 load_file_into(&f, &id, &mut out);
             }
         } else {
@@ -47,9 +51,11 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
     for entry in rd {
-        let entry = entry.map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
+        let entry =
+            entry.map_err(|e| Error::load(dir, None, format!("cannot list directory: {e}")))?;
         let path = entry.path();
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
@@ -84,7 +90,14 @@ pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
         return Err(Error::load(
             path,
             None,
-            format!("unsupported file type {:?}; supported: .txt .md .csv .jsonl", if ext.is_empty() { "(none)".to_string() } else { format!(".{ext}") }),
+            format!(
+                "unsupported file type {:?}; supported: .txt .md .csv .jsonl",
+                if ext.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    format!(".{ext}")
+                }
+            ),
         ));
     }
     let text = read_text(path)?;
@@ -111,16 +124,29 @@ pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
 /// Reads a file as UTF-8 text, rejecting empty, binary, oversized and non-UTF-8 files with a
 /// message that says where the problem is. A UTF-8 byte-order mark is dropped.
 pub fn read_text(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(Error::load(path, None, format!("file is {} bytes; the limit is {MAX_FILE_BYTES}", meta.len())));
+        return Err(Error::load(
+            path,
+            None,
+            format!(
+                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::load(path, None, "file is empty"));
     }
     if let Some(pos) = bytes.iter().take(8192).position(|&b| b == 0) {
-        return Err(Error::load(path, Some(format!("byte {pos}")), "binary file (contains NUL bytes); expected text"));
+        return Err(Error::load(
+            path,
+            Some(format!("byte {pos}")),
+            "binary file (contains NUL bytes); expected text",
+        ));
     }
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
     match std::str::from_utf8(bytes) {

@@ -31,16 +31,31 @@ impl ExtractiveAnswerer {
         if first.is_faq {
             // A FAQ chunk is "question answer": answer with the part after the question.
             let text = first.text.trim();
-            let answer = text.strip_prefix(first.title.trim()).map(str::trim).filter(|a| !a.is_empty()).unwrap_or(text);
+            let answer = text
+                .strip_prefix(first.title.trim())
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .unwrap_or(text);
             return (format!("{answer} [{}]", first.index), false);
         }
-        let q: HashSet<String> =
-            self.segmenter.terms(&request.question).into_iter().filter(|t| !t.stop).map(|t| t.text).collect();
+        let q: HashSet<String> = self
+            .segmenter
+            .terms(&request.question)
+            .into_iter()
+            .filter(|t| !t.stop)
+            .map(|t| t.text)
+            .collect();
         // (score, passage order, sentence order, text, citation)
         let mut scored: Vec<(f32, usize, usize, String, u32)> = Vec::new();
         for (pi, p) in request.passages.iter().take(3).enumerate() {
             for (si, s) in split_sentences(&p.text).into_iter().enumerate() {
-                let terms: HashSet<String> = self.segmenter.terms(s).into_iter().filter(|t| !t.stop).map(|t| t.text).collect();
+                let terms: HashSet<String> = self
+                    .segmenter
+                    .terms(s)
+                    .into_iter()
+                    .filter(|t| !t.stop)
+                    .map(|t| t.text)
+                    .collect();
                 if terms.is_empty() {
                     continue;
                 }
@@ -53,7 +68,11 @@ impl ExtractiveAnswerer {
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         let best: Vec<_> = scored.into_iter().filter(|s| s.0 > 0.0).take(2).collect();
         if best.is_empty() {
-            let s = split_sentences(&first.text).into_iter().next().unwrap_or(first.text.as_str()).to_string();
+            let s = split_sentences(&first.text)
+                .into_iter()
+                .next()
+                .unwrap_or(first.text.as_str())
+                .to_string();
             return (format!("{s} [{}]", first.index), false);
         }
         let mut best = best;
@@ -61,7 +80,10 @@ impl ExtractiveAnswerer {
         // Consecutive sentences of one passage share one citation marker.
         let mut text = String::new();
         for (i, (_, _, _, s, idx)) in best.iter().enumerate() {
-            let cjk_end = text.chars().last().is_some_and(|c| crate::text::is_cjk(c) || matches!(c, '。' | '！' | '？' | '；'));
+            let cjk_end = text
+                .chars()
+                .last()
+                .is_some_and(|c| crate::text::is_cjk(c) || matches!(c, '。' | '！' | '？' | '；'));
             if !text.is_empty() && !cjk_end {
                 text.push(' ');
             }
@@ -82,6 +104,11 @@ impl ChatModel for ExtractiveAnswerer {
 
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         let (text, refused) = self.answer(&request);
-        Ok(ChatResponse { text, model: self.name(), usage: Usage::default(), refused })
+        Ok(ChatResponse {
+            text,
+            model: self.name(),
+            usage: Usage::default(),
+            refused,
+        })
     }
 }

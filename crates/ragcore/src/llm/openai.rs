@@ -25,7 +25,12 @@ pub struct OpenAiChatConfig {
 impl OpenAiChatConfig {
     /// Settings for `model` at `endpoint` (512 output tokens, temperature 0).
     pub fn new(endpoint: Endpoint, model: impl Into<String>) -> Self {
-        OpenAiChatConfig { endpoint, model: model.into(), max_tokens: 512, temperature: 0.0 }
+        OpenAiChatConfig {
+            endpoint,
+            model: model.into(),
+            max_tokens: 512,
+            temperature: 0.0,
+        }
     }
 }
 
@@ -62,7 +67,11 @@ impl ChatModel for OpenAiChat {
             "max_tokens": request.max_tokens.unwrap_or(self.config.max_tokens),
             "temperature": request.temperature.unwrap_or(self.config.temperature),
         });
-        let v = self.config.endpoint.post_json(&self.client, PROVIDER, "chat/completions", &body).await?;
+        let v = self
+            .config
+            .endpoint
+            .post_json(&self.client, PROVIDER, "chat/completions", &body)
+            .await?;
         let text = v
             .pointer("/choices/0/message/content")
             .and_then(|c| c.as_str())
@@ -74,22 +83,44 @@ impl ChatModel for OpenAiChat {
             })?
             .trim()
             .to_string();
-        let model = v.get("model").and_then(|m| m.as_str()).unwrap_or(&self.config.model).to_string();
+        let model = v
+            .get("model")
+            .and_then(|m| m.as_str())
+            .unwrap_or(&self.config.model)
+            .to_string();
         let prompt = v.pointer("/usage/prompt_tokens").and_then(|t| t.as_u64());
-        let completion = v.pointer("/usage/completion_tokens").and_then(|t| t.as_u64());
+        let completion = v
+            .pointer("/usage/completion_tokens")
+            .and_then(|t| t.as_u64());
         let usage = match (prompt, completion) {
-            (Some(p), Some(c)) => Usage { prompt_tokens: p, completion_tokens: c, embedding_tokens: 0, estimated: false },
+            (Some(p), Some(c)) => Usage {
+                prompt_tokens: p,
+                completion_tokens: c,
+                embedding_tokens: 0,
+                estimated: false,
+            },
             _ => {
                 let tk = Tokenizer::for_model(&self.config.model);
                 let mut p = 0u64;
                 for m in &request.messages {
                     p += tk.count(&m.content)? as u64 + 4;
                 }
-                Usage { prompt_tokens: p + 3, completion_tokens: tk.count(&text)? as u64, embedding_tokens: 0, estimated: true }
+                Usage {
+                    prompt_tokens: p + 3,
+                    completion_tokens: tk.count(&text)? as u64,
+                    embedding_tokens: 0,
+                    estimated: true,
+                }
             }
         };
-        let refused = !request.no_answer_text.is_empty() && is_refusal(&text, &request.no_answer_text);
-        Ok(ChatResponse { text, model, usage, refused })
+        let refused =
+            !request.no_answer_text.is_empty() && is_refusal(&text, &request.no_answer_text);
+        Ok(ChatResponse {
+            text,
+            model,
+            usage,
+            refused,
+        })
     }
 }
 

@@ -25,7 +25,11 @@ pub struct PackedPassage {
 
 /// Takes hits in rank order while they fit `budget` tokens; the first passage is cut to fit when
 /// even it is too long, so a prompt always has context when there are hits.
-pub fn pack_passages(hits: &[Hit], tokenizer: Tokenizer, budget: usize) -> Result<Vec<PackedPassage>> {
+pub fn pack_passages(
+    hits: &[Hit],
+    tokenizer: Tokenizer,
+    budget: usize,
+) -> Result<Vec<PackedPassage>> {
     let mut out = Vec::new();
     let mut used = 0usize;
     for h in hits {
@@ -37,16 +41,32 @@ pub fn pack_passages(hits: &[Hit], tokenizer: Tokenizer, budget: usize) -> Resul
         let n = tokenizer.count(&title)? + tokenizer.count(&h.text)? + 4;
         if used + n <= budget {
             used += n;
-            out.push(PackedPassage { index: out.len() as u32 + 1, chunk_id: h.chunk_id.clone(), title, text: h.text.clone(), tokens: n as u32, is_faq: h.kind == DocumentKind::Faq });
+            out.push(PackedPassage {
+                index: out.len() as u32 + 1,
+                chunk_id: h.chunk_id.clone(),
+                title,
+                text: h.text.clone(),
+                tokens: n as u32,
+                is_faq: h.kind == DocumentKind::Faq,
+            });
         } else if out.is_empty() {
             let mut text: String = h.text.clone();
-            while !text.is_empty() && tokenizer.count(&title)? + tokenizer.count(&text)? + 4 > budget {
+            while !text.is_empty()
+                && tokenizer.count(&title)? + tokenizer.count(&text)? + 4 > budget
+            {
                 let keep = text.chars().count() * 3 / 4;
                 text = text.chars().take(keep).collect();
             }
             let n = tokenizer.count(&title)? + tokenizer.count(&text)? + 4;
             used += n;
-            out.push(PackedPassage { index: 1, chunk_id: h.chunk_id.clone(), title, text, tokens: n as u32, is_faq: h.kind == DocumentKind::Faq });
+            out.push(PackedPassage {
+                index: 1,
+                chunk_id: h.chunk_id.clone(),
+                title,
+                text,
+                tokens: n as u32,
+                is_faq: h.kind == DocumentKind::Faq,
+            });
         }
     }
     Ok(out)

@@ -8,7 +8,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
 use super::template::{check, DEFAULT_SYSTEM, DEFAULT_USER};
-use super::{GetPromptRequest, PromptRegistry, PromptVersion, SavePromptRequest, SetLabelRequest, DEFAULT_PROMPT_NAME};
+use super::{
+    GetPromptRequest, PromptRegistry, PromptVersion, SavePromptRequest, SetLabelRequest,
+    DEFAULT_PROMPT_NAME,
+};
 use crate::error::{Error, Result};
 use crate::types::validate_ident;
 
@@ -41,10 +44,19 @@ impl SqlitePromptRegistry {
                 name TEXT NOT NULL, label TEXT NOT NULL, version INTEGER NOT NULL,
                 PRIMARY KEY(name, label));",
         )?;
-        let reg = SqlitePromptRegistry { conn: Arc::new(Mutex::new(conn)) };
+        let reg = SqlitePromptRegistry {
+            conn: Arc::new(Mutex::new(conn)),
+        };
         let has_default: bool = {
-            let c = reg.conn.lock().map_err(|_| Error::poisoned("prompt registry"))?;
-            c.query_row("SELECT EXISTS(SELECT 1 FROM prompts WHERE name = ?1)", [DEFAULT_PROMPT_NAME], |r| r.get(0))?
+            let c = reg
+                .conn
+                .lock()
+                .map_err(|_| Error::poisoned("prompt registry"))?;
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM prompts WHERE name = ?1)",
+                [DEFAULT_PROMPT_NAME],
+                |r| r.get(0),
+            )?
         };
         if !has_default {
             reg.save_blocking(&SavePromptRequest {
@@ -58,7 +70,9 @@ impl SqlitePromptRegistry {
     }
 
     fn labels_of(conn: &Connection, name: &str, version: u32) -> Result<Vec<String>> {
-        let mut stmt = conn.prepare_cached("SELECT label FROM prompt_labels WHERE name = ?1 AND version = ?2 ORDER BY label")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT label FROM prompt_labels WHERE name = ?1 AND version = ?2 ORDER BY label",
+        )?;
         let rows = stmt.query_map(params![name, version], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
     }
@@ -68,7 +82,13 @@ impl SqlitePromptRegistry {
             .query_row(
                 "SELECT hash, system, user FROM prompts WHERE name = ?1 AND version = ?2",
                 params![name, version],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
             )
             .optional()?;
         match row {
@@ -94,16 +114,32 @@ impl SqlitePromptRegistry {
         h.update(req.system.as_bytes());
         h.update([0u8]);
         h.update(req.user.as_bytes());
-        let hash: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
-        let mut conn = self.conn.lock().map_err(|_| Error::poisoned("prompt registry"))?;
+        let hash: String = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::poisoned("prompt registry"))?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<u32> = tx
-            .query_row("SELECT version FROM prompts WHERE name = ?1 AND hash = ?2", params![req.name, hash], |r| r.get(0))
+            .query_row(
+                "SELECT version FROM prompts WHERE name = ?1 AND hash = ?2",
+                params![req.name, hash],
+                |r| r.get(0),
+            )
             .optional()?;
         let version = match existing {
             Some(v) => v,
             None => {
-                let v: u32 = tx.query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM prompts WHERE name = ?1", [&req.name], |r| r.get(0))?;
+                let v: u32 = tx.query_row(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM prompts WHERE name = ?1",
+                    [&req.name],
+                    |r| r.get(0),
+                )?;
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs() as i64)
@@ -127,7 +163,8 @@ impl SqlitePromptRegistry {
             )?;
         }
         tx.commit()?;
-        Self::load(&conn, &req.name, version)?.ok_or_else(|| Error::Internal("saved prompt vanished".into()))
+        Self::load(&conn, &req.name, version)?
+            .ok_or_else(|| Error::Internal("saved prompt vanished".into()))
     }
 }
 
@@ -136,7 +173,9 @@ impl PromptRegistry for SqlitePromptRegistry {
     async fn get(&self, request: GetPromptRequest) -> Result<PromptVersion> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().map_err(|_| Error::poisoned("prompt registry"))?;
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::poisoned("prompt registry"))?;
             let version: Option<u32> = conn
                 .query_row(
                     "SELECT version FROM prompt_labels WHERE name = ?1 AND label = ?2",
@@ -145,10 +184,15 @@ impl PromptRegistry for SqlitePromptRegistry {
                 )
                 .optional()?;
             let Some(v) = version else {
-                return Err(Error::NotFound { what: "prompt label", name: format!("{}:{}", request.name, request.label) });
+                return Err(Error::NotFound {
+                    what: "prompt label",
+                    name: format!("{}:{}", request.name, request.label),
+                });
             };
-            Self::load(&conn, &request.name, v)?
-                .ok_or_else(|| Error::NotFound { what: "prompt version", name: format!("{}@{v}", request.name) })
+            Self::load(&conn, &request.name, v)?.ok_or_else(|| Error::NotFound {
+                what: "prompt version",
+                name: format!("{}@{v}", request.name),
+            })
         })
         .await?
     }
@@ -162,9 +206,14 @@ impl PromptRegistry for SqlitePromptRegistry {
         validate_ident("prompt.label", &request.label)?;
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().map_err(|_| Error::poisoned("prompt registry"))?;
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::poisoned("prompt registry"))?;
             if Self::load(&conn, &request.name, request.version)?.is_none() {
-                return Err(Error::NotFound { what: "prompt version", name: format!("{}@{}", request.name, request.version) });
+                return Err(Error::NotFound {
+                    what: "prompt version",
+                    name: format!("{}@{}", request.name, request.version),
+                });
             }
             conn.execute(
                 "INSERT INTO prompt_labels(name, label, version) VALUES (?1, ?2, ?3) \
@@ -179,9 +228,12 @@ impl PromptRegistry for SqlitePromptRegistry {
     async fn list(&self) -> Result<Vec<PromptVersion>> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().map_err(|_| Error::poisoned("prompt registry"))?;
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::poisoned("prompt registry"))?;
             let keys: Vec<(String, u32)> = {
-                let mut stmt = conn.prepare("SELECT name, version FROM prompts ORDER BY name, version")?;
+                let mut stmt =
+                    conn.prepare("SELECT name, version FROM prompts ORDER BY name, version")?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };

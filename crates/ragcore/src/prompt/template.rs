@@ -42,30 +42,63 @@ fn env() -> Environment<'static> {
 }
 
 /// Renders a system and a user template. Unknown variables are errors.
-pub fn render(system: &str, user: &str, question: &str, passages: &[PackedPassage], no_answer_text: &str) -> Result<RenderedPrompt> {
+pub fn render(
+    system: &str,
+    user: &str,
+    question: &str,
+    passages: &[PackedPassage],
+    no_answer_text: &str,
+) -> Result<RenderedPrompt> {
     let env = env();
-    let vars = Vars { question, passages, no_answer_text };
-    let one = |which: &str, src: &str| -> Result<String> {
-        let tmpl = env
-            .template_from_str(src)
-            .map_err(|e| Error::invalid(format!("prompt.{which}"), format!("template syntax error: {e}")))?;
-        tmpl.render(&vars)
-            .map_err(|e| Error::invalid(format!("prompt.{which}"), format!("template cannot be rendered: {e}")))
+    let vars = Vars {
+        question,
+        passages,
+        no_answer_text,
     };
-    Ok(RenderedPrompt { system: one("system", system)?, user: one("user", user)? })
+    let one = |which: &str, src: &str| -> Result<String> {
+        let tmpl = env.template_from_str(src).map_err(|e| {
+            Error::invalid(
+                format!("prompt.{which}"),
+                format!("template syntax error: {e}"),
+            )
+        })?;
+        tmpl.render(&vars).map_err(|e| {
+            Error::invalid(
+                format!("prompt.{which}"),
+                format!("template cannot be rendered: {e}"),
+            )
+        })
+    };
+    Ok(RenderedPrompt {
+        system: one("system", system)?,
+        user: one("user", user)?,
+    })
 }
 
 /// Checks templates at save time: they must parse, render with the known variables (`question`,
 /// `passages` with `index`/`title`/`text`, `no_answer_text`), and use `question` and `passages`.
 pub(crate) fn check(system: &str, user: &str) -> Result<()> {
-    let sample = [PackedPassage { index: 1, chunk_id: "c".into(), title: "t".into(), text: "x".into(), tokens: 1, is_faq: false }];
+    let sample = [PackedPassage {
+        index: 1,
+        chunk_id: "c".into(),
+        title: "t".into(),
+        text: "x".into(),
+        tokens: 1,
+        is_faq: false,
+    }];
     let r = render(system, user, "QUESTION_MARKER", &sample, "NO_ANSWER_MARKER")?;
     let all = format!("{}\n{}", r.system, r.user);
     if !all.contains("QUESTION_MARKER") {
-        return Err(Error::invalid("prompt", "the templates never use {{ question }}"));
+        return Err(Error::invalid(
+            "prompt",
+            "the templates never use {{ question }}",
+        ));
     }
     if !(system.contains("passages") || user.contains("passages")) {
-        return Err(Error::invalid("prompt", "the templates never use {{ passages }}"));
+        return Err(Error::invalid(
+            "prompt",
+            "the templates never use {{ passages }}",
+        ));
     }
     Ok(())
 }
@@ -83,7 +116,10 @@ mod tests {
     fn unknown_variable_is_an_error_at_save_time() {
         let e = check(DEFAULT_SYSTEM, "{{ question }} {{ pasages }}");
         assert!(matches!(e, Err(Error::InvalidInput { .. })), "{e:?}");
-        let e = check(DEFAULT_SYSTEM, "{% for p in passages %}{{ p.text }}{% endfor %}");
+        let e = check(
+            DEFAULT_SYSTEM,
+            "{% for p in passages %}{{ p.text }}{% endfor %}",
+        );
         assert!(e.is_err());
         let e = check("{{ unclosed", DEFAULT_USER);
         assert!(e.is_err());

@@ -32,7 +32,7 @@ pub enum Fusion {
 
 impl Default for Fusion {
     fn default() -> Self {
-        Fusion::Linear { vector_weight: 0.5 }
+        Fusion::Linear { vector_weight: 0.3 }
     }
 }
 
@@ -40,7 +40,11 @@ impl Fusion {
     /// A short name for reports.
     pub fn name(&self) -> String {
         match self {
-            Fusion::Rrf { vector_weight, lexical_weight, .. } => format!("rrf({vector_weight}/{lexical_weight})"),
+            Fusion::Rrf {
+                vector_weight,
+                lexical_weight,
+                ..
+            } => format!("rrf({vector_weight}/{lexical_weight})"),
             Fusion::Linear { vector_weight } => format!("linear({vector_weight})"),
             Fusion::VectorOnly => "vector".into(),
             Fusion::LexicalOnly => "bm25".into(),
@@ -64,7 +68,11 @@ pub struct Fused {
 /// Combines the lists; ties break on chunk id so results are deterministic.
 pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>) -> Vec<Fused> {
     let mut by_id: HashMap<String, Fused> = HashMap::new();
-    let max_lex = lexical.iter().map(|c| c.score).fold(0f32, f32::max).max(1e-6);
+    let max_lex = lexical
+        .iter()
+        .map(|c| c.score)
+        .fold(0f32, f32::max)
+        .max(1e-6);
     let (use_vec, use_lex) = match fusion {
         Fusion::VectorOnly => (true, false),
         Fusion::LexicalOnly => (false, true),
@@ -73,18 +81,30 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
     if use_vec {
         for (rank, c) in vector.into_iter().enumerate() {
             let s = match fusion {
-                Fusion::Rrf { k, vector_weight, .. } => vector_weight / (k + rank as f32 + 1.0),
+                Fusion::Rrf {
+                    k, vector_weight, ..
+                } => vector_weight / (k + rank as f32 + 1.0),
                 Fusion::Linear { vector_weight } => vector_weight * c.score.max(0.0),
                 _ => c.score,
             };
             let vs = c.score;
-            by_id.insert(c.chunk.id.clone(), Fused { chunk: c, score: s, vector_score: Some(vs), lexical_score: None });
+            by_id.insert(
+                c.chunk.id.clone(),
+                Fused {
+                    chunk: c,
+                    score: s,
+                    vector_score: Some(vs),
+                    lexical_score: None,
+                },
+            );
         }
     }
     if use_lex {
         for (rank, c) in lexical.into_iter().enumerate() {
             let s = match fusion {
-                Fusion::Rrf { k, lexical_weight, .. } => lexical_weight / (k + rank as f32 + 1.0),
+                Fusion::Rrf {
+                    k, lexical_weight, ..
+                } => lexical_weight / (k + rank as f32 + 1.0),
                 Fusion::Linear { vector_weight } => (1.0 - vector_weight) * (c.score / max_lex),
                 _ => c.score,
             };
@@ -95,12 +115,24 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
                     f.lexical_score = Some(ls);
                 }
                 None => {
-                    by_id.insert(c.chunk.id.clone(), Fused { chunk: c, score: s, vector_score: None, lexical_score: Some(ls) });
+                    by_id.insert(
+                        c.chunk.id.clone(),
+                        Fused {
+                            chunk: c,
+                            score: s,
+                            vector_score: None,
+                            lexical_score: Some(ls),
+                        },
+                    );
                 }
             }
         }
     }
     let mut out: Vec<Fused> = by_id.into_values().collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.chunk.chunk.id.cmp(&b.chunk.chunk.id)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.chunk.chunk.id.cmp(&b.chunk.chunk.id))
+    });
     out
 }

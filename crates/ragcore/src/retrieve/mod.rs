@@ -34,7 +34,12 @@ pub struct RetrievalConfig {
 
 impl Default for RetrievalConfig {
     fn default() -> Self {
-        RetrievalConfig { top_k: 5, candidates: 40, fusion: Fusion::default(), no_answer: NoAnswerConfig::default() }
+        RetrievalConfig {
+            top_k: 5,
+            candidates: 40,
+            fusion: Fusion::default(),
+            no_answer: NoAnswerConfig::default(),
+        }
     }
 }
 
@@ -42,13 +47,22 @@ impl RetrievalConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         if self.top_k == 0 || self.top_k > 200 {
-            return Err(Error::invalid("retrieval.top_k", "must be between 1 and 200"));
+            return Err(Error::invalid(
+                "retrieval.top_k",
+                "must be between 1 and 200",
+            ));
         }
         if self.candidates < self.top_k {
-            return Err(Error::invalid("retrieval.candidates", "must be at least top_k"));
+            return Err(Error::invalid(
+                "retrieval.candidates",
+                "must be at least top_k",
+            ));
         }
         if !(0.0..=1.0).contains(&self.no_answer.min_coverage) {
-            return Err(Error::invalid("retrieval.no_answer.min_coverage", "must be between 0 and 1"));
+            return Err(Error::invalid(
+                "retrieval.no_answer.min_coverage",
+                "must be between 0 and 1",
+            ));
         }
         Ok(())
     }
@@ -80,9 +94,19 @@ pub struct Retriever {
 
 impl Retriever {
     /// A retriever over `store` using `embedder` for queries and `segmenter` for BM25 terms.
-    pub fn new(store: Arc<dyn VectorStore>, embedder: Arc<dyn Embedder>, segmenter: Segmenter, config: RetrievalConfig) -> Result<Self> {
+    pub fn new(
+        store: Arc<dyn VectorStore>,
+        embedder: Arc<dyn Embedder>,
+        segmenter: Segmenter,
+        config: RetrievalConfig,
+    ) -> Result<Self> {
         config.validate()?;
-        Ok(Retriever { store, embedder, segmenter, config })
+        Ok(Retriever {
+            store,
+            embedder,
+            segmenter,
+            config,
+        })
     }
 
     /// The settings.
@@ -91,20 +115,32 @@ impl Retriever {
     }
 
     /// Retrieves passages for `question` visible to `scope`, with the given fusion override.
-    pub async fn retrieve_with(&self, question: &str, scope: &Scope, fusion: Fusion) -> Result<Retrieval> {
+    pub async fn retrieve_with(
+        &self,
+        question: &str,
+        scope: &Scope,
+        fusion: Fusion,
+    ) -> Result<Retrieval> {
         let t0 = Instant::now();
         let need_vec = !matches!(fusion, Fusion::LexicalOnly);
         let (vector, embedding_tokens) = if need_vec {
             let resp = self
                 .embedder
-                .embed(EmbedRequest { texts: vec![question.to_string()], input_type: InputType::Query })
+                .embed(EmbedRequest {
+                    texts: vec![question.to_string()],
+                    input_type: InputType::Query,
+                })
                 .await?;
-            let v = resp.vectors.into_iter().next().ok_or_else(|| Error::Provider {
-                provider: "embedder".into(),
-                status: None,
-                retryable: false,
-                message: "returned no vector for the question".into(),
-            })?;
+            let v = resp
+                .vectors
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Provider {
+                    provider: "embedder".into(),
+                    status: None,
+                    retryable: false,
+                    message: "returned no vector for the question".into(),
+                })?;
             (Some(v), resp.tokens)
         } else {
             (None, 0)
@@ -114,7 +150,11 @@ impl Retriever {
         let terms = self.segmenter.terms(question);
         let content: Vec<String> = {
             let mut seen = HashSet::new();
-            terms.iter().filter(|t| !t.stop && seen.insert(t.text.clone())).map(|t| t.text.clone()).collect()
+            terms
+                .iter()
+                .filter(|t| !t.stop && seen.insert(t.text.clone()))
+                .map(|t| t.text.clone())
+                .collect()
         };
         let lexical_terms: Vec<String> = if content.is_empty() {
             terms.iter().map(|t| t.text.clone()).collect()
@@ -126,7 +166,11 @@ impl Retriever {
             match (&vector, need_vec) {
                 (Some(v), true) => {
                     self.store
-                        .vector_search(VectorSearchRequest { vector: v.clone(), scope: scope.clone(), k })
+                        .vector_search(VectorSearchRequest {
+                            vector: v.clone(),
+                            scope: scope.clone(),
+                            k,
+                        })
                         .await
                 }
                 _ => Ok(Vec::new()),
@@ -137,7 +181,11 @@ impl Retriever {
                 Ok(Vec::new())
             } else {
                 self.store
-                    .lexical_search(LexicalSearchRequest { terms: lexical_terms.clone(), scope: scope.clone(), k })
+                    .lexical_search(LexicalSearchRequest {
+                        terms: lexical_terms.clone(),
+                        scope: scope.clone(),
+                        k,
+                    })
                     .await
             }
         };
@@ -162,7 +210,10 @@ impl Retriever {
             .collect();
         let mut passage_terms = HashSet::new();
         for h in hits.iter().take(self.config.no_answer.passages) {
-            for t in self.segmenter.terms(&format!("{}\n{}\n{}", h.title, h.context, h.text)) {
+            for t in self
+                .segmenter
+                .terms(&format!("{}\n{}\n{}", h.title, h.context, h.text))
+            {
                 passage_terms.insert(t.text);
             }
         }
@@ -187,6 +238,7 @@ impl Retriever {
 
     /// Retrieves passages for `question` visible to `scope`.
     pub async fn retrieve(&self, question: &str, scope: &Scope) -> Result<Retrieval> {
-        self.retrieve_with(question, scope, self.config.fusion).await
+        self.retrieve_with(question, scope, self.config.fusion)
+            .await
     }
 }

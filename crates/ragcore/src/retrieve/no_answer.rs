@@ -26,7 +26,11 @@ pub struct NoAnswerConfig {
 
 impl Default for NoAnswerConfig {
     fn default() -> Self {
-        NoAnswerConfig { min_coverage: 0.5, min_similarity: 0.0, passages: 3 }
+        NoAnswerConfig {
+            min_coverage: 0.5,
+            min_similarity: 0.0,
+            passages: 3,
+        }
     }
 }
 
@@ -60,30 +64,45 @@ pub(crate) fn decide(
     top_similarity: Option<f32>,
     have_hits: bool,
 ) -> NoAnswerDecision {
-    let mut weight_all = 0f32;
+    let entities: HashSet<&str> = question_terms
+        .iter()
+        .filter(|t| t.entity)
+        .map(|t| t.text.as_str())
+        .collect();
+    let mut weight_known = 0f32;
     let mut weight_hit = 0f32;
     let mut unknown = Vec::new();
+    let mut unknown_entity = false;
     for (term, &d) in stats_terms.iter().zip(df) {
+        if d == 0 {
+            // Phrasing differs from the documents all the time ("幾天" vs "7 天"), so an unknown
+            // ordinary word says little; an unknown name or code says the topic is missing.
+            unknown_entity |= entities.contains(term.as_str());
+            unknown.push(term.clone());
+            continue;
+        }
         let w = idf(total, d);
-        weight_all += w;
+        weight_known += w;
         if passage_terms.contains(term) {
             weight_hit += w;
         }
-        if d == 0 {
-            unknown.push(term.clone());
-        }
     }
-    let coverage = if weight_all > 0.0 {
-        weight_hit / weight_all
-    } else if question_terms.is_empty() {
-        0.0
+    let coverage = if weight_known > 0.0 {
+        weight_hit / weight_known
     } else {
-        1.0 // only stop words: coverage cannot judge, leave it to similarity
+        0.0
     };
-    let low_sim = config.min_similarity > 0.0 && top_similarity.is_none_or(|s| s < config.min_similarity);
+    let nothing_known = weight_known == 0.0 && !stats_terms.is_empty();
+    let low_sim =
+        config.min_similarity > 0.0 && top_similarity.is_none_or(|s| s < config.min_similarity);
+    let only_stopwords = stats_terms.is_empty() && !question_terms.is_empty();
     NoAnswerDecision {
-        refuse: !have_hits || coverage < config.min_coverage || low_sim,
-        coverage,
+        refuse: !have_hits
+            || unknown_entity
+            || nothing_known
+            || (!only_stopwords && coverage < config.min_coverage)
+            || low_sim,
+        coverage: if only_stopwords { 1.0 } else { coverage },
         top_similarity,
         unknown_terms: unknown,
     }

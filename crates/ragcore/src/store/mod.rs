@@ -145,7 +145,11 @@ pub trait VectorStore: Send + Sync {
 
     /// Content hashes of the given documents of a tenant (absent ids are omitted), so callers can
     /// skip unchanged documents.
-    async fn document_hashes(&self, tenant: &str, document_ids: &[String]) -> Result<Vec<(String, String)>>;
+    async fn document_hashes(
+        &self,
+        tenant: &str,
+        document_ids: &[String],
+    ) -> Result<Vec<(String, String)>>;
 
     /// Which of these chunk ids the tenant already has live (their vectors can be reused).
     async fn existing_chunks(&self, tenant: &str, chunk_ids: &[String]) -> Result<Vec<String>>;

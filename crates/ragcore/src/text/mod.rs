@@ -31,7 +31,12 @@ pub fn normalize(text: &str) -> String {
 /// else as it is (used before pattern matching so `０９１２` is seen as `0912`).
 pub fn normalize_digits(text: &str) -> String {
     text.chars()
-        .filter(|c| !matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+            )
+        })
         .map(|c| match c {
             '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             _ => c,

@@ -8,16 +8,18 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::{is_cjk, is_word_char, normalize};
+use super::{is_cjk, is_word_char};
 
 /// How Chinese text is cut into lexical terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Segmenter {
     /// Overlapping character bigrams (a lone character stays a unigram). No dictionary needed.
+    /// The default: on DRCD (Traditional Chinese) BM25 R@1 is 0.895 with bigrams against 0.870
+    /// with jieba, whose bundled dictionary is Simplified Chinese.
+    #[default]
     Bigram,
     /// jieba-rs search-mode words (dictionary plus HMM for unknown words).
-    #[default]
     Jieba,
 }
 
@@ -41,22 +43,46 @@ impl Segmenter {
 
     /// Cuts `text` into normalised terms, in order, stop words included (flagged).
     pub fn terms(self, text: &str) -> Vec<Term> {
-        let norm = normalize(text);
         let mut out = Vec::new();
-        let mut run = String::new();
-        let mut run_is_cjk = false;
-        for c in norm.chars() {
-            let cjk = is_cjk(c);
-            let word = is_word_char(c);
-            if !(cjk || word) || (!run.is_empty() && cjk != run_is_cjk) {
-                self.flush(&mut run, run_is_cjk, &mut out);
+        let mut run = Run::default();
+        let mut sentence_start = true;
+        for orig in text.chars() {
+            // Per-character form of `normalize`: full-width to half-width, zero-width dropped.
+            let folded = match orig {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(orig as u32 - 0xFEE0).unwrap_or(orig),
+                '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' => continue,
+                _ => orig,
+            };
+            let cjk = is_cjk(folded);
+            let word = is_word_char(folded);
+            if !(cjk || word) || (!run.text.is_empty() && cjk != run.cjk) {
+                self.flush(&mut run, &mut out);
+                if matches!(folded, '.' | '!' | '?' | '。' | '！' | '？' | '\n') {
+                    sentence_start = true;
+                }
             }
             if cjk || word {
-                run_is_cjk = cjk;
-                run.push(c);
+                if run.text.is_empty() {
+                    run.cjk = cjk;
+                    run.at_sentence_start = sentence_start;
+                    sentence_start = false;
+                }
+                if folded.is_uppercase() {
+                    run.upper += 1;
+                    if run.text.is_empty() {
+                        run.upper_first = true;
+                    }
+                }
+                if folded.is_ascii_digit() {
+                    run.digits += 1;
+                }
+                run.chars += 1;
+                for l in folded.to_lowercase() {
+                    run.text.push(l);
+                }
             }
         }
-        self.flush(&mut run, run_is_cjk, &mut out);
+        self.flush(&mut run, &mut out);
         out
     }
 
@@ -73,19 +99,32 @@ impl Segmenter {
         s
     }
 
-    fn flush(self, run: &mut String, cjk: bool, out: &mut Vec<Term>) {
-        if run.is_empty() {
+    fn flush(self, run: &mut Run, out: &mut Vec<Term>) {
+        if run.text.is_empty() {
             return;
         }
-        if !cjk {
-            let stop = is_english_stopword(run);
-            out.push(Term::new(run.clone(), TermKind::Word, stop));
+        if !run.cjk {
+            let stop = is_english_stopword(&run.text);
+            // Entity-like: acronyms (UFO), inner capitals (iPhone), letter+digit codes (X200),
+            // capitalised words inside a sentence (Samsung).
+            let letters = run.chars - run.digits;
+            let entity = !stop
+                && ((run.upper >= 2 && run.chars >= 2)
+                    || (run.upper >= 1 && !run.upper_first)
+                    || (run.digits > 0 && letters > 0)
+                    || (run.upper_first && !run.at_sentence_start && run.chars >= 2));
+            out.push(Term {
+                text: std::mem::take(&mut run.text),
+                kind: TermKind::Word,
+                stop,
+                entity,
+            });
         } else {
             match self {
                 Segmenter::Bigram => {
-                    let chars: Vec<char> = run.chars().collect();
+                    let chars: Vec<char> = run.text.chars().collect();
                     if chars.len() == 1 {
-                        let s = run.clone();
+                        let s = run.text.clone();
                         let stop = is_chinese_stopword(&s);
                         out.push(Term::new(s, TermKind::Cjk, stop));
                     } else {
@@ -97,7 +136,7 @@ impl Segmenter {
                     }
                 }
                 Segmenter::Jieba => {
-                    for tok in jieba().cut_for_search(run, true) {
+                    for tok in jieba().cut_for_search(&run.text, true) {
                         let w = tok.word.trim();
                         if w.is_empty() {
                             continue;
@@ -108,8 +147,19 @@ impl Segmenter {
                 }
             }
         }
-        run.clear();
+        *run = Run::default();
     }
+}
+
+#[derive(Default)]
+struct Run {
+    text: String,
+    cjk: bool,
+    chars: usize,
+    upper: usize,
+    upper_first: bool,
+    digits: usize,
+    at_sentence_start: bool,
 }
 
 fn jieba() -> &'static jieba_rs::Jieba {
@@ -135,34 +185,111 @@ pub struct Term {
     pub kind: TermKind,
     /// True for function words that carry no topic (the, of, 的, 嗎 ...).
     pub stop: bool,
+    /// True for words written like names or codes (UFO, iPhone, X200, Samsung): when such a
+    /// word appears nowhere in the knowledge base, the question is about something it lacks.
+    pub entity: bool,
 }
 
 impl Term {
     fn new(text: String, kind: TermKind, stop: bool) -> Self {
-        Term { text, kind, stop }
+        Term {
+            text,
+            kind,
+            stop,
+            entity: false,
+        }
     }
 }
 
 fn is_english_stopword(w: &str) -> bool {
     const STOP: &[&str] = &[
-        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
-        "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it",
-        "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them",
-        "there", "these", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where",
-        "which", "who", "why", "will", "with", "would", "you", "your", "any", "about", "there's",
-        "s", "t", "get", "offer", "provide", "please", "tell", "know",
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did",
+        "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is",
+        "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their",
+        "them", "there", "these", "they", "this", "to", "us", "was", "we", "were", "what", "when",
+        "where", "which", "who", "why", "will", "with", "would", "you", "your", "any", "about",
+        "there's", "s", "t", "get", "offer", "provide", "please", "tell", "know",
     ];
     STOP.contains(&w)
 }
 
 fn is_chinese_stopword(w: &str) -> bool {
     const STOP: &[&str] = &[
-        "的", "了", "是", "在", "有", "和", "與", "及", "或", "嗎", "呢", "吧", "啊", "我", "你",
-        "您", "他", "她", "它", "們", "我們", "你們", "您們", "他們", "這", "那", "這個", "那個",
-        "什麼", "甚麼", "怎麼", "如何", "可以", "能", "能否", "是否", "會", "要", "請問", "請",
-        "哪", "哪裡", "哪些", "為", "為什麼", "多少", "幾", "一", "個", "也", "都", "就", "還",
-        "提供", "有沒有", "沒有", "嗎？", "之", "其", "以", "於", "而", "被", "把", "讓", "給",
-        "对", "对于", "吗", "们", "这", "那些", "什么", "怎么", "为什么",
+        "的",
+        "了",
+        "是",
+        "在",
+        "有",
+        "和",
+        "與",
+        "及",
+        "或",
+        "嗎",
+        "呢",
+        "吧",
+        "啊",
+        "我",
+        "你",
+        "您",
+        "他",
+        "她",
+        "它",
+        "們",
+        "我們",
+        "你們",
+        "您們",
+        "他們",
+        "這",
+        "那",
+        "這個",
+        "那個",
+        "什麼",
+        "甚麼",
+        "怎麼",
+        "如何",
+        "可以",
+        "能",
+        "能否",
+        "是否",
+        "會",
+        "要",
+        "請問",
+        "請",
+        "哪",
+        "哪裡",
+        "哪些",
+        "為",
+        "為什麼",
+        "多少",
+        "幾",
+        "一",
+        "個",
+        "也",
+        "都",
+        "就",
+        "還",
+        "提供",
+        "有沒有",
+        "沒有",
+        "嗎？",
+        "之",
+        "其",
+        "以",
+        "於",
+        "而",
+        "被",
+        "把",
+        "讓",
+        "給",
+        "对",
+        "对于",
+        "吗",
+        "们",
+        "这",
+        "那些",
+        "什么",
+        "怎么",
+        "为什么",
     ];
     STOP.contains(&w)
 }
@@ -191,10 +318,30 @@ mod tests {
     }
 
     #[test]
+    fn entity_like_words_are_flagged() {
+        let t = Segmenter::Jieba.terms(
+            "你們有提供 UFO 保固嗎？ Does Clearsky sell the X200 or an iPhone? Shipping time",
+        );
+        let ents: Vec<_> = t
+            .iter()
+            .filter(|t| t.entity)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(ents, vec!["ufo", "clearsky", "x200", "iphone"]);
+    }
+
+    #[test]
     fn stopwords_are_flagged() {
         let terms = Segmenter::Jieba.terms("你們有提供UFO保固嗎");
-        let content: Vec<_> = terms.iter().filter(|t| !t.stop).map(|t| t.text.as_str()).collect();
-        assert!(content.contains(&"ufo") && content.contains(&"保固"), "{content:?}");
+        let content: Vec<_> = terms
+            .iter()
+            .filter(|t| !t.stop)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert!(
+            content.contains(&"ufo") && content.contains(&"保固"),
+            "{content:?}"
+        );
         assert!(!content.contains(&"嗎"));
     }
 }

@@ -48,10 +48,17 @@ mod tests {
 
     #[test]
     fn splits_chinese_and_english() {
-        let s = split_sentences("退貨需在七天內申請。請保留發票！Is it free? Yes. Version 1.5 works");
+        let s =
+            split_sentences("退貨需在七天內申請。請保留發票！Is it free? Yes. Version 1.5 works");
         assert_eq!(
             s,
-            vec!["退貨需在七天內申請。", "請保留發票！", "Is it free?", "Yes.", "Version 1.5 works"]
+            vec![
+                "退貨需在七天內申請。",
+                "請保留發票！",
+                "Is it free?",
+                "Yes.",
+                "Version 1.5 works"
+            ]
         );
     }
 

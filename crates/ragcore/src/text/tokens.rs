@@ -59,11 +59,16 @@ impl Tokenizer {
         static CL100K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
         static O200K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
         let cell = match self {
-            Tokenizer::Cl100kBase => CL100K.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string())),
-            Tokenizer::O200kBase => O200K.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string())),
+            Tokenizer::Cl100kBase => {
+                CL100K.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string()))
+            }
+            Tokenizer::O200kBase => {
+                O200K.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string()))
+            }
         };
-        cell.as_ref()
-            .map_err(|e| Error::Internal(format!("cannot load the {} vocabulary: {e}", self.as_str())))
+        cell.as_ref().map_err(|e| {
+            Error::Internal(format!("cannot load the {} vocabulary: {e}", self.as_str()))
+        })
     }
 
     /// Number of tokens in `text` (special tokens are treated as plain text).

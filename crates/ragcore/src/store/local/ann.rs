@@ -34,7 +34,13 @@ pub struct AnnConfig {
 
 impl Default for AnnConfig {
     fn default() -> Self {
-        AnnConfig { max_connections: 16, ef_construction: 200, ef_search: 128, exact_max: 4096, exact_fraction: 0.1 }
+        AnnConfig {
+            max_connections: 16,
+            ef_construction: 200,
+            ef_search: 128,
+            exact_max: 4096,
+            exact_fraction: 0.1,
+        }
     }
 }
 
@@ -92,7 +98,13 @@ pub(crate) struct Neighbour {
 
 impl AnnIndex {
     pub fn new(config: AnnConfig, dimensions: usize, expected: usize) -> Self {
-        let graph = Hnsw::new(config.max_connections, expected.max(1024), 16, config.ef_construction, DistDot {});
+        let graph = Hnsw::new(
+            config.max_connections,
+            expected.max(1024),
+            16,
+            config.ef_construction,
+            DistDot {},
+        );
         AnnIndex {
             config,
             dimensions,
@@ -116,12 +128,19 @@ impl AnnIndex {
         }
         for (rowid, v, _) in &items {
             if v.len() != self.dimensions {
-                return Err(Error::Internal(format!("vector of row {rowid} has {} dims, index has {}", v.len(), self.dimensions)));
+                return Err(Error::Internal(format!(
+                    "vector of row {rowid} has {} dims, index has {}",
+                    v.len(),
+                    self.dimensions
+                )));
             }
         }
         self.graph.set_searching_mode(false);
         {
-            let batch: Vec<(&[f32], usize)> = items.iter().map(|(id, v, _)| (v.as_slice(), *id as usize)).collect();
+            let batch: Vec<(&[f32], usize)> = items
+                .iter()
+                .map(|(id, v, _)| (v.as_slice(), *id as usize))
+                .collect();
             if batch.len() >= 64 {
                 self.graph.parallel_insert_slice(&batch);
             } else {
@@ -161,7 +180,13 @@ impl AnnIndex {
     }
 
     /// The `k` nearest visible vectors for a scope, best first.
-    pub fn search(&self, query: &[f32], k: usize, tenant: u32, principals: &[String]) -> Vec<Neighbour> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        tenant: u32,
+        principals: &[String],
+    ) -> Vec<Neighbour> {
         if k == 0 || query.len() != self.dimensions {
             return Vec::new();
         }
@@ -174,33 +199,63 @@ impl AnnIndex {
             return self.exact(query, k, tenant, principals);
         }
         let ef = ((self.config.ef_search.max(2 * k)) as f32 / share.max(0.05)).ceil() as usize;
-        let filter = |id: &usize| self.visible.get(&(*id as i64)).is_some_and(|v| v.allows(tenant, principals));
-        let found = self.graph.search_filter(query, k, ef.min(4096), Some(&filter));
+        let filter = |id: &usize| {
+            self.visible
+                .get(&(*id as i64))
+                .is_some_and(|v| v.allows(tenant, principals))
+        };
+        let found = self
+            .graph
+            .search_filter(query, k, ef.min(4096), Some(&filter));
         found
             .into_iter()
-            .filter(|n| self.visible.get(&(n.d_id as i64)).is_some_and(|v| v.allows(tenant, principals)))
-            .map(|n| Neighbour { rowid: n.d_id as i64, similarity: 1.0 - n.distance })
+            .filter(|n| {
+                self.visible
+                    .get(&(n.d_id as i64))
+                    .is_some_and(|v| v.allows(tenant, principals))
+            })
+            .map(|n| Neighbour {
+                rowid: n.d_id as i64,
+                similarity: 1.0 - n.distance,
+            })
             .take(k)
             .collect()
     }
 
     /// Exact search over the vectors the scope may see.
-    pub fn exact(&self, query: &[f32], k: usize, tenant: u32, principals: &[String]) -> Vec<Neighbour> {
+    pub fn exact(
+        &self,
+        query: &[f32],
+        k: usize,
+        tenant: u32,
+        principals: &[String],
+    ) -> Vec<Neighbour> {
         let mut scored: Vec<Neighbour> = self
             .visible
             .iter()
             .filter(|(_, v)| v.allows(tenant, principals))
             .filter_map(|(id, _)| {
-                self.vectors.get(id).map(|v| Neighbour { rowid: *id, similarity: dot(query, v) })
+                self.vectors.get(id).map(|v| Neighbour {
+                    rowid: *id,
+                    similarity: dot(query, v),
+                })
             })
             .collect();
         let k = k.min(scored.len());
         if k == 0 {
             return Vec::new();
         }
-        scored.select_nth_unstable_by(k - 1, |a, b| b.similarity.total_cmp(&a.similarity).then(a.rowid.cmp(&b.rowid)));
+        scored.select_nth_unstable_by(k - 1, |a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(a.rowid.cmp(&b.rowid))
+        });
         scored.truncate(k);
-        scored.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.rowid.cmp(&b.rowid)));
+        scored.sort_by(|a, b| {
+            b.similarity
+                .total_cmp(&a.similarity)
+                .then(a.rowid.cmp(&b.rowid))
+        });
         scored
     }
 
@@ -221,7 +276,8 @@ impl AnnIndex {
         };
         let tmp = dir.join("ann.json.tmp");
         let json = serde_json::to_vec_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?;
-        std::fs::write(&tmp, json).map_err(|e| Error::Storage(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::write(&tmp, json)
+            .map_err(|e| Error::Storage(format!("cannot write {}: {e}", tmp.display())))?;
         std::fs::rename(&tmp, manifest_path(dir))
             .map_err(|e| Error::Storage(format!("cannot write the vector index manifest: {e}")))?;
         if let Some(old) = old {
@@ -244,7 +300,8 @@ impl AnnIndex {
         db_kb_version: u64,
     ) -> Option<(Self, i64)> {
         let m = read_manifest(dir)?;
-        if m.dimensions != dimensions || m.max_rowid > db_max_rowid || m.kb_version > db_kb_version {
+        if m.dimensions != dimensions || m.max_rowid > db_max_rowid || m.kb_version > db_kb_version
+        {
             tracing::warn!(target: "ragcore::store", "vector index manifest does not match the database; rebuilding");
             return None;
         }
@@ -303,7 +360,10 @@ fn manifest_path(dir: &Path) -> PathBuf {
 }
 
 fn graph_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
-    [dir.join(format!("{basename}.hnsw.graph")), dir.join(format!("{basename}.hnsw.data"))]
+    [
+        dir.join(format!("{basename}.hnsw.graph")),
+        dir.join(format!("{basename}.hnsw.data")),
+    ]
 }
 
 fn read_manifest(dir: &Path) -> Option<Manifest> {

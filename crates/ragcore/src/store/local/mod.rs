@@ -17,8 +17,8 @@ pub use ann::AnnConfig;
 use ann::{AnnIndex, Visibility};
 
 use super::{
-    DeleteRequest, LexicalSearchRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest, UpsertResult,
-    VectorSearchRequest, VectorStore,
+    DeleteRequest, LexicalSearchRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest,
+    UpsertResult, VectorSearchRequest, VectorStore,
 };
 use crate::embed::EmbedderFingerprint;
 use crate::error::{Error, Result};
@@ -52,7 +52,9 @@ struct Inner {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("dir", &self.inner.dir).finish()
+        f.debug_struct("LocalStore")
+            .field("dir", &self.inner.dir)
+            .finish()
     }
 }
 
@@ -63,15 +65,29 @@ impl LocalStore {
     /// async code, or use [`LocalStore::open_async`].
     pub fn open(dir: impl AsRef<Path>, config: LocalStoreConfig) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Storage(format!("cannot create knowledge base directory {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join(DB_FILE))
-            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", dir.join(DB_FILE).display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::Storage(format!(
+                "cannot create knowledge base directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let conn = Connection::open(dir.join(DB_FILE)).map_err(|e| {
+            Error::Storage(format!("cannot open {}: {e}", dir.join(DB_FILE).display()))
+        })?;
         schema::init(&conn)?;
-        check_meta(&conn, "schema_version", schema::SCHEMA_VERSION, "schema version")?;
-        let fp_json = serde_json::to_string(&config.fingerprint).map_err(|e| Error::Internal(e.to_string()))?;
-        let stored_fp: Option<String> =
-            conn.query_row("SELECT value FROM meta WHERE key='fingerprint'", [], |r| r.get(0)).optional()?;
+        check_meta(
+            &conn,
+            "schema_version",
+            schema::SCHEMA_VERSION,
+            "schema version",
+        )?;
+        let fp_json = serde_json::to_string(&config.fingerprint)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let stored_fp: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key='fingerprint'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         match stored_fp {
             Some(s) if s != fp_json => {
                 let stored: Option<EmbedderFingerprint> = serde_json::from_str(&s).ok();
@@ -85,10 +101,18 @@ impl LocalStore {
             }
             Some(_) => {}
             None => {
-                conn.execute("INSERT INTO meta(key, value) VALUES ('fingerprint', ?1)", [&fp_json])?;
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('fingerprint', ?1)",
+                    [&fp_json],
+                )?;
             }
         }
-        check_meta(&conn, "profile", &config.profile, "chunker/segmenter settings")?;
+        check_meta(
+            &conn,
+            "profile",
+            &config.profile,
+            "chunker/segmenter settings",
+        )?;
 
         let tenants = load_tenants(&conn)?;
         let ann = build_ann(&dir, &conn, &config)?;
@@ -116,7 +140,12 @@ impl LocalStore {
 
     /// Number of vectors in the HNSW graph, tombstones included.
     pub fn graph_len(&self) -> Result<usize> {
-        Ok(self.inner.ann.read().map_err(|_| Error::poisoned("vector index"))?.graph_len())
+        Ok(self
+            .inner
+            .ann
+            .read()
+            .map_err(|_| Error::poisoned("vector index"))?
+            .graph_len())
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T>
@@ -130,8 +159,9 @@ impl LocalStore {
 }
 
 fn check_meta(conn: &Connection, key: &str, expected: &str, what: &str) -> Result<()> {
-    let stored: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0)).optional()?;
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key=?1", [key], |r| r.get(0))
+        .optional()?;
     match stored {
         Some(s) if s != expected => Err(Error::Incompatible(format!(
             "the knowledge base was built with {what} {s:?}, but {expected:?} is configured; use the stored \
@@ -152,15 +182,26 @@ fn load_tenants(conn: &Connection) -> Result<HashMap<String, u32>> {
 }
 
 fn kb_version(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM kb_versions", [], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM kb_versions",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }
 
 /// Visibility of every live chunk, from the documents' ACLs.
 fn live_rows(conn: &Connection) -> Result<Vec<(i64, Vec<f32>, Visibility)>> {
     let mut acls: HashMap<(u32, String), Arc<[String]>> = HashMap::new();
     {
-        let mut stmt = conn.prepare("SELECT tenant_id, doc_id, acl FROM documents WHERE acl != '[]'")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        let mut stmt =
+            conn.prepare("SELECT tenant_id, doc_id, acl FROM documents WHERE acl != '[]'")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         for row in rows {
             let (t, d, acl) = row?;
             let list: Vec<String> = serde_json::from_str(&acl).unwrap_or_default();
@@ -171,13 +212,22 @@ fn live_rows(conn: &Connection) -> Result<Vec<(i64, Vec<f32>, Visibility)>> {
         "SELECT rowid, tenant_id, doc_id, vector FROM chunks WHERE version_removed IS NULL ORDER BY rowid",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (rowid, tenant, doc, blob) = row?;
         let acl = acls.get(&(tenant, doc)).cloned();
-        out.push((rowid, schema::blob_to_vec(&blob), Visibility { tenant, acl }));
+        out.push((
+            rowid,
+            schema::blob_to_vec(&blob),
+            Visibility { tenant, acl },
+        ));
     }
     Ok(out)
 }
@@ -185,7 +235,9 @@ fn live_rows(conn: &Connection) -> Result<Vec<(i64, Vec<f32>, Visibility)>> {
 fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result<AnnIndex> {
     let dims = config.fingerprint.dimensions;
     let version = kb_version(conn)?;
-    let db_max: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM chunks", [], |r| r.get(0))?;
+    let db_max: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM chunks", [], |r| {
+        r.get(0)
+    })?;
     let rows = live_rows(conn)?;
     for (rowid, v, _) in &rows {
         if v.len() != dims {
@@ -225,15 +277,24 @@ fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn tenant_id_of(inner: &Inner, tenant: &str) -> Result<Option<u32>> {
-    Ok(inner.tenants.read().map_err(|_| Error::poisoned("tenants"))?.get(tenant).copied())
+    Ok(inner
+        .tenants
+        .read()
+        .map_err(|_| Error::poisoned("tenants"))?
+        .get(tenant)
+        .copied())
 }
 
 /// The SQL condition that makes a chunk row `c` visible to tenant `?1` and principals `?2` (JSON).
-const VISIBLE_SQL: &str = "c.tenant_id = ?1 AND c.version_removed IS NULL AND (d.acl = '[]' OR EXISTS (\
+const VISIBLE_SQL: &str =
+    "c.tenant_id = ?1 AND c.version_removed IS NULL AND (d.acl = '[]' OR EXISTS (\
      SELECT 1 FROM doc_acl a WHERE a.tenant_id = c.tenant_id AND a.doc_id = c.doc_id \
      AND a.principal IN (SELECT value FROM json_each(?2))))";
 
@@ -298,11 +359,22 @@ fn acl_of(list: &[String]) -> Option<Arc<[String]>> {
     }
 }
 
-fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<HashMap<String, u32>>) -> Result<Applied> {
+fn apply_upsert(
+    conn: &mut Connection,
+    req: &UpsertRequest,
+    tenants: &RwLock<HashMap<String, u32>>,
+) -> Result<Applied> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version = kb_version(&tx)? + 1;
-    tx.execute("INSERT OR IGNORE INTO tenants(name) VALUES (?1)", [&req.tenant])?;
-    let tenant: u32 = tx.query_row("SELECT id FROM tenants WHERE name = ?1", [&req.tenant], |r| r.get(0))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO tenants(name) VALUES (?1)",
+        [&req.tenant],
+    )?;
+    let tenant: u32 = tx.query_row(
+        "SELECT id FROM tenants WHERE name = ?1",
+        [&req.tenant],
+        |r| r.get(0),
+    )?;
     let mut res = UpsertResult::default();
     let mut inserted = Vec::new();
     let mut removed = Vec::new();
@@ -325,8 +397,10 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
         } else {
             res.documents_added += 1;
         }
-        let acl_json = serde_json::to_string(&doc.acl).map_err(|e| Error::Internal(e.to_string()))?;
-        let meta_json = serde_json::to_string(&doc.metadata).map_err(|e| Error::Internal(e.to_string()))?;
+        let acl_json =
+            serde_json::to_string(&doc.acl).map_err(|e| Error::Internal(e.to_string()))?;
+        let meta_json =
+            serde_json::to_string(&doc.metadata).map_err(|e| Error::Internal(e.to_string()))?;
         tx.execute(
             "INSERT INTO documents(tenant_id, doc_id, title, kind, source, content_hash, acl, metadata, version) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
@@ -335,21 +409,29 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
              metadata = excluded.metadata, version = excluded.version",
             params![tenant, doc.id, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json, version as i64],
         )?;
-        tx.execute("DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, doc.id])?;
+        tx.execute(
+            "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
+            params![tenant, doc.id],
+        )?;
         for p in &doc.acl {
             tx.execute(
                 "INSERT OR IGNORE INTO doc_acl(tenant_id, doc_id, principal) VALUES (?1, ?2, ?3)",
                 params![tenant, doc.id, p],
             )?;
         }
-        let vis = Visibility { tenant, acl: acl_of(&doc.acl) };
+        let vis = Visibility {
+            tenant,
+            acl: acl_of(&doc.acl),
+        };
         // Chunk-level diff: keep live chunks whose id survives, remove the others, add new ones.
         let mut existing: HashMap<String, i64> = HashMap::new();
         {
             let mut stmt = tx.prepare_cached(
                 "SELECT chunk_id, rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
             )?;
-            let rows = stmt.query_map(params![tenant, doc.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = stmt.query_map(params![tenant, doc.id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             for row in rows {
                 let (id, rowid) = row?;
                 existing.insert(id, rowid);
@@ -358,7 +440,10 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
         let new_ids: HashSet<&str> = rec.chunks.iter().map(|c| c.chunk.id.as_str()).collect();
         for (id, rowid) in &existing {
             if !new_ids.contains(id.as_str()) {
-                tx.execute("UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2", params![version as i64, rowid])?;
+                tx.execute(
+                    "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
+                    params![version as i64, rowid],
+                )?;
                 tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
                 removed.push(*rowid);
                 res.chunks_removed += 1;
@@ -366,12 +451,18 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
         }
         for c in &rec.chunks {
             if let Some(rowid) = existing.get(&c.chunk.id) {
-                tx.execute("UPDATE chunks SET ordinal = ?1 WHERE rowid = ?2", params![c.chunk.ordinal, rowid])?;
+                tx.execute(
+                    "UPDATE chunks SET ordinal = ?1 WHERE rowid = ?2",
+                    params![c.chunk.ordinal, rowid],
+                )?;
                 revisibled.push((*rowid, vis.clone()));
                 continue;
             }
             let Some(vector) = &c.vector else {
-                return Err(Error::Internal(format!("chunk {} of {} has no vector", c.chunk.id, doc.id)));
+                return Err(Error::Internal(format!(
+                    "chunk {} of {} has no vector",
+                    c.chunk.id, doc.id
+                )));
             };
             tx.execute(
                 "INSERT INTO chunks(chunk_id, tenant_id, doc_id, ordinal, context, text, tokens, version_added, vector) \
@@ -389,7 +480,10 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
                 ],
             )?;
             let rowid = tx.last_insert_rowid();
-            tx.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)", params![rowid, c.lexical_terms])?;
+            tx.execute(
+                "INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)",
+                params![rowid, c.lexical_terms],
+            )?;
             inserted.push((rowid, vector.clone(), vis.clone()));
             res.chunks_added += 1;
         }
@@ -397,31 +491,54 @@ fn apply_upsert(conn: &mut Connection, req: &UpsertRequest, tenants: &RwLock<Has
     if res.documents_added + res.documents_changed == 0 {
         tx.rollback()?;
         res.kb_version = version - 1;
-        return Ok(Applied { result: res, inserted: Vec::new(), removed: Vec::new(), revisibled: Vec::new() });
+        return Ok(Applied {
+            result: res,
+            inserted: Vec::new(),
+            removed: Vec::new(),
+            revisibled: Vec::new(),
+        });
     }
     tx.execute(
         "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
         params![version as i64, now_secs(), req.note, res.documents_added as i64, res.documents_changed as i64],
     )?;
     tx.commit()?;
-    tenants.write().map_err(|_| Error::poisoned("tenants"))?.insert(req.tenant.clone(), tenant);
+    tenants
+        .write()
+        .map_err(|_| Error::poisoned("tenants"))?
+        .insert(req.tenant.clone(), tenant);
     res.kb_version = version;
-    Ok(Applied { result: res, inserted, removed, revisibled })
+    Ok(Applied {
+        result: res,
+        inserted,
+        removed,
+        revisibled,
+    })
 }
 
-fn apply_delete(conn: &mut Connection, req: &DeleteRequest, tenant: u32) -> Result<(UpsertResult, Vec<i64>)> {
+fn apply_delete(
+    conn: &mut Connection,
+    req: &DeleteRequest,
+    tenant: u32,
+) -> Result<(UpsertResult, Vec<i64>)> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version = kb_version(&tx)? + 1;
     let mut res = UpsertResult::default();
     let mut removed = Vec::new();
     let mut docs_removed = 0i64;
     for id in &req.document_ids {
-        let n = tx.execute("DELETE FROM documents WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, id])?;
+        let n = tx.execute(
+            "DELETE FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
+            params![tenant, id],
+        )?;
         if n == 0 {
             continue;
         }
         docs_removed += 1;
-        tx.execute("DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2", params![tenant, id])?;
+        tx.execute(
+            "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
+            params![tenant, id],
+        )?;
         let rows: Vec<i64> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
@@ -430,7 +547,10 @@ fn apply_delete(conn: &mut Connection, req: &DeleteRequest, tenant: u32) -> Resu
             r.collect::<rusqlite::Result<_>>()?
         };
         for rowid in rows {
-            tx.execute("UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2", params![version as i64, rowid])?;
+            tx.execute(
+                "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
+                params![version as i64, rowid],
+            )?;
             tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
             removed.push(rowid);
             res.chunks_removed += 1;
@@ -481,16 +601,27 @@ impl VectorStore for LocalStore {
         .await
     }
 
-    async fn document_hashes(&self, tenant: &str, document_ids: &[String]) -> Result<Vec<(String, String)>> {
+    async fn document_hashes(
+        &self,
+        tenant: &str,
+        document_ids: &[String],
+    ) -> Result<Vec<(String, String)>> {
         let tenant = tenant.to_string();
         let ids = document_ids.to_vec();
         self.blocking(move |inner| {
-            let Some(t) = tenant_id_of(inner, &tenant)? else { return Ok(Vec::new()) };
+            let Some(t) = tenant_id_of(inner, &tenant)? else {
+                return Ok(Vec::new());
+            };
             let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
-            let mut stmt = conn.prepare_cached("SELECT content_hash FROM documents WHERE tenant_id = ?1 AND doc_id = ?2")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT content_hash FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
+            )?;
             let mut out = Vec::new();
             for id in ids {
-                if let Some(h) = stmt.query_row(params![t, id], |r| r.get::<_, String>(0)).optional()? {
+                if let Some(h) = stmt
+                    .query_row(params![t, id], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
                     out.push((id, h));
                 }
             }
@@ -582,9 +713,14 @@ impl VectorStore for LocalStore {
 
     async fn vector_search(&self, request: VectorSearchRequest) -> Result<Vec<StoredChunk>> {
         self.blocking(move |inner| {
-            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else { return Ok(Vec::new()) };
+            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else {
+                return Ok(Vec::new());
+            };
             let found = {
-                let ann = inner.ann.read().map_err(|_| Error::poisoned("vector index"))?;
+                let ann = inner
+                    .ann
+                    .read()
+                    .map_err(|_| Error::poisoned("vector index"))?;
                 ann.search(&request.vector, request.k, t, &request.scope.principals)
             };
             let ids: Vec<(i64, f32)> = found.iter().map(|n| (n.rowid, n.similarity)).collect();
@@ -596,7 +732,9 @@ impl VectorStore for LocalStore {
 
     async fn lexical_search(&self, request: LexicalSearchRequest) -> Result<Vec<StoredChunk>> {
         self.blocking(move |inner| {
-            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else { return Ok(Vec::new()) };
+            let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else {
+                return Ok(Vec::new());
+            };
             let q = fts_query(&request.terms);
             if q.is_empty() || request.k == 0 {
                 return Ok(Vec::new());

@@ -88,5 +88,7 @@ pub(crate) fn vec_to_blob(v: &[f32]) -> Vec<u8> {
 
 /// Decodes little-endian f32 bytes.
 pub(crate) fn blob_to_vec(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
