@@ -678,7 +678,7 @@ impl Pipeline {
         let retrieval = self
             .inner
             .retriever
-            .retrieve(&question, &scope)
+            .retrieve(&crate::guard::strip_placeholders(&question), &scope)
             .instrument(tracing::info_span!("ragcore.retrieve"))
             .await?;
         timings.insert("embed".to_string(), retrieval.embed_ms);

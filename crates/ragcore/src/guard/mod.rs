@@ -14,6 +14,34 @@ use crate::types::{Scope, Verdict};
 pub use length::InputLengthGuard;
 pub use pii::PiiRedactor;
 
+/// Removes redaction placeholders (`[EMAIL]`, `[PHONE]`, ...) from a text, so they do not take
+/// part in retrieval as if they were words of the question.
+pub fn strip_placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('[') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find(']') {
+            Some(end)
+                if end > 0
+                    && after[..end]
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) =>
+            {
+                out.push(' ');
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Where in the request path a guard runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -47,13 +47,15 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
         .collect();
     let (qi, ai) = match (find(&headers, QUESTION_KEYS), find(&headers, ANSWER_KEYS)) {
         (Some(q), Some(a)) => (q, a),
-        _ => return Err(Error::load(
-            path,
-            Some("header row".into()),
-            format!(
+        _ => {
+            return Err(Error::load(
+                path,
+                Some("header row".into()),
+                format!(
                 "needs a question and an answer column (e.g. `question,answer`); found {headers:?}"
             ),
-        )),
+            ))
+        }
     };
     let idi = find(&headers, ID_KEYS);
     let acli = find(&headers, ACL_KEYS);
@@ -68,6 +70,18 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
                 continue;
             }
         };
+        if rec.len() != headers.len() {
+            errs.push(Error::load(
+                path,
+                Some(format!("row {row}")),
+                format!(
+                    "has {} fields but the header has {}; quote values that contain commas",
+                    rec.len(),
+                    headers.len()
+                ),
+            ));
+            continue;
+        }
         let get = |i: usize| rec.get(i).map(str::trim).unwrap_or("");
         let (q, a) = (get(qi), get(ai));
         if q.is_empty() || a.is_empty() {

@@ -1,0 +1,201 @@
+//! A real HTTP server on 127.0.0.1 that speaks the OpenAI API (`/v1/embeddings`,
+//! `/v1/chat/completions`), with scripted faults. Tests talk to it through the real clients.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// What the server does for one request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer normally.
+    Ok,
+    /// Return this status and body.
+    Status(u16, String),
+    /// Return a body that is not JSON.
+    Malformed,
+    /// Wait this long before answering normally.
+    Delay(std::time::Duration),
+}
+
+/// Shared state: scripted faults (consumed in order, then `Ok`), and what was received.
+#[derive(Default)]
+pub struct ServerState {
+    /// Faults for the next requests.
+    pub script: Mutex<VecDeque<Fault>>,
+    /// Bodies received.
+    pub requests: Mutex<Vec<Value>>,
+    /// Authorization headers received.
+    pub auth: Mutex<Vec<String>>,
+    /// The chat answer to give.
+    pub chat_answer: Mutex<String>,
+    /// Embedding dimensions.
+    pub dims: usize,
+}
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT/v1`
+    pub base_url: String,
+    /// Its state.
+    pub state: Arc<ServerState>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+impl TestServer {
+    /// Starts a server on an ephemeral port.
+    pub async fn start(dims: usize) -> std::io::Result<TestServer> {
+        let state = Arc::new(ServerState {
+            dims,
+            ..Default::default()
+        });
+        *state.chat_answer.lock().unwrap_or_else(|e| e.into_inner()) =
+            "Returns are accepted within 7 days [1].".into();
+        let app = Router::new()
+            .route("/v1/embeddings", post(embeddings))
+            .route("/v1/chat/completions", post(chat))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let handle = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(TestServer {
+            base_url: format!("http://{addr}/v1"),
+            state,
+            handle,
+        })
+    }
+
+    /// Queues faults for the next requests.
+    pub fn script(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(faults);
+    }
+
+    /// Number of requests received.
+    pub fn request_count(&self) -> usize {
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+}
+
+async fn next_fault(state: &ServerState, body: &Value, headers: &HeaderMap) -> Option<Response> {
+    state
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(body.clone());
+    if let Some(a) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        state
+            .auth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(a.to_string());
+    }
+    let fault = state
+        .script
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop_front()
+        .unwrap_or(Fault::Ok);
+    match fault {
+        Fault::Ok => None,
+        Fault::Status(code, body) => Some(
+            (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                body,
+            )
+                .into_response(),
+        ),
+        Fault::Malformed => Some((StatusCode::OK, "{not json").into_response()),
+        Fault::Delay(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+    }
+}
+
+/// A deterministic embedding: character histogram hashed into `dims` buckets, normalised.
+fn embed_text(text: &str, dims: usize) -> Vec<f32> {
+    let mut v = vec![0f32; dims];
+    for c in text.chars() {
+        v[(c as usize * 31) % dims] += 1.0;
+    }
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.iter().map(|x| x / n).collect()
+}
+
+async fn embeddings(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = next_fault(&state, &body, &headers).await {
+        return r;
+    }
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":{"message":"bad input"}}"#,
+            )
+                .into_response()
+        }
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": embed_text(t, state.dims)}))
+        .collect();
+    let tokens: usize = inputs.iter().map(|t| t.chars().count().div_ceil(2)).sum();
+    Json(json!({"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}))
+        .into_response()
+}
+
+async fn chat(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = next_fault(&state, &body, &headers).await {
+        return r;
+    }
+    let answer = state
+        .chat_answer
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Json(json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 123, "completion_tokens": 17, "total_tokens": 140}
+    }))
+    .into_response()
+}
