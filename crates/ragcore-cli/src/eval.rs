@@ -192,6 +192,9 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
             ("linear 0.3", Fusion::Linear { vector_weight: 0.3 }),
             ("linear 0.5", Fusion::Linear { vector_weight: 0.5 }),
             ("linear 0.7", Fusion::Linear { vector_weight: 0.7 }),
+            ("normalized 0.3", Fusion::Normalized { vector_weight: 0.3 }),
+            ("normalized 0.5", Fusion::Normalized { vector_weight: 0.5 }),
+            ("normalized 0.7", Fusion::Normalized { vector_weight: 0.7 }),
         ];
         let mut metrics = vec![Metrics::default(); fusions.len()];
         let scope = Scope::tenant("eval");

@@ -1,1 +1,120 @@
-fn main() {}
+//! Criterion benchmarks of the offline default: chunking throughput, HNSW search (unfiltered,
+//! and inside a small tenant), and the overhead of `ask` without any model.
+//!
+//! `cargo bench -p ragcore --bench core`
+
+// A benchmark that cannot set up has nothing to measure: failing loudly is the right outcome.
+#![allow(clippy::panic)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ragcore::ingest::{Chunker, ChunkerConfig};
+use ragcore::store::VectorSearchRequest;
+use ragcore::{
+    AskRequest, Document, HashingEmbedder, IngestRequest, LocalOptions, Pipeline, Scope,
+};
+
+fn corpus_text() -> String {
+    let zh = "退貨需在收到商品後七天內申請，請保留發票與完整包裝。大型家電享有兩年保固，保固期間自發票日期起算。";
+    let en = "In-stock items ship within 24 hours of payment and arrive in one to two days. Refunds take five business days. ";
+    let mut s = String::from("# 服務說明\n");
+    for i in 0..200 {
+        s.push_str(&format!("## 第 {i} 節\n{zh}{en}\n"));
+    }
+    s
+}
+
+fn chunking(c: &mut Criterion) {
+    let text = corpus_text();
+    let doc = Document::new("bench.md", text.clone());
+    let chunker = match Chunker::new(ChunkerConfig::default()) {
+        Ok(c) => c,
+        Err(e) => panic!("chunker: {e}"),
+    };
+    let mut g = c.benchmark_group("chunking");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("markdown_zh_en_256_tokens", |b| {
+        b.iter(|| chunker.chunk(black_box(&doc)).map(|c| c.len()))
+    });
+    g.finish();
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => panic!("runtime: {e}"),
+    }
+}
+
+fn synthetic_docs(n: usize, prefix: &str) -> Vec<Document> {
+    let words = [
+        "退貨", "保固", "運費", "付款", "會員", "發票", "安裝", "回收", "客服", "分期", "shipping",
+        "refund", "warranty", "repair", "invoice",
+    ];
+    (0..n)
+        .map(|i| {
+            let t: Vec<&str> = (0..12)
+                .map(|k| words[(i * 7 + k * 3 + k * k) % words.len()])
+                .collect();
+            Document::faq(
+                format!("{prefix}{i}"),
+                &format!("問題 {i} {}", t[..4].join(" ")),
+                &format!("答案 {i}：{}", t.join("，")),
+            )
+        })
+        .collect()
+}
+
+fn search(c: &mut Criterion) {
+    let rt = rt();
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let p = match rt.block_on(async {
+        let p = Pipeline::open_local(dir.path(), LocalOptions::default()).await?;
+        p.ingest(IngestRequest::documents("big", synthetic_docs(10_000, "b")))
+            .await?;
+        p.ingest(IngestRequest::documents("small", synthetic_docs(200, "s")))
+            .await?;
+        Ok::<_, ragcore::Error>(p)
+    }) {
+        Ok(p) => p,
+        Err(e) => panic!("setup: {e}"),
+    };
+    let e = HashingEmbedder::default();
+    let q = e.embed_one("保固 運費 warranty refund");
+    let mut g = c.benchmark_group("vector_search_10k");
+    for (tenant, name) in [("big", "hnsw_tenant_10k"), ("small", "exact_tenant_200")] {
+        g.bench_with_input(BenchmarkId::new(name, 10), &tenant, |b, t| {
+            b.iter(|| {
+                rt.block_on(p.store().vector_search(VectorSearchRequest {
+                    vector: q.clone(),
+                    scope: Scope::tenant(*t),
+                    k: 10,
+                }))
+                .map(|h| h.len())
+            })
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("ask_overhead");
+    g.bench_function("offline_default_10k_chunks", |b| {
+        b.iter(|| {
+            rt.block_on(p.ask(AskRequest::new(
+                "保固多久？運費怎麼算？",
+                Scope::tenant("big"),
+            )))
+            .map(|a| a.citations.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, chunking, search);
+criterion_main!(benches);

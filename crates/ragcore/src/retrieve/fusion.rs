@@ -19,8 +19,15 @@ pub enum Fusion {
         /// Weight of the lexical list.
         lexical_weight: f32,
     },
-    /// Weighted sum of normalised scores: cosine similarity, and BM25 divided by the list's best.
+    /// Weighted sum of cosine similarity and BM25 divided by the list's best. Suits embedders
+    /// whose similarities spread widely (the hashing embedder).
     Linear {
+        /// Weight of the vector score; the lexical score gets `1 - vector_weight`.
+        vector_weight: f32,
+    },
+    /// Like `Linear`, but the cosine similarities are min-max scaled over the vector candidates
+    /// first. Suits semantic embedders whose similarities bunch together (e5: 0.8 to 0.9).
+    Normalized {
         /// Weight of the vector score; the lexical score gets `1 - vector_weight`.
         vector_weight: f32,
     },
@@ -46,6 +53,7 @@ impl Fusion {
                 ..
             } => format!("rrf({vector_weight}/{lexical_weight})"),
             Fusion::Linear { vector_weight } => format!("linear({vector_weight})"),
+            Fusion::Normalized { vector_weight } => format!("normalized({vector_weight})"),
             Fusion::VectorOnly => "vector".into(),
             Fusion::LexicalOnly => "bm25".into(),
         }
@@ -73,6 +81,9 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
         .map(|c| c.score)
         .fold(0f32, f32::max)
         .max(1e-6);
+    let max_vec = vector.iter().map(|c| c.score).fold(f32::MIN, f32::max);
+    let min_vec = vector.iter().map(|c| c.score).fold(f32::MAX, f32::min);
+    let span_vec = (max_vec - min_vec).max(1e-6);
     let (use_vec, use_lex) = match fusion {
         Fusion::VectorOnly => (true, false),
         Fusion::LexicalOnly => (false, true),
@@ -85,6 +96,9 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
                     k, vector_weight, ..
                 } => vector_weight / (k + rank as f32 + 1.0),
                 Fusion::Linear { vector_weight } => vector_weight * c.score.max(0.0),
+                Fusion::Normalized { vector_weight } => {
+                    vector_weight * (c.score - min_vec) / span_vec
+                }
                 _ => c.score,
             };
             let vs = c.score;
@@ -105,7 +119,9 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
                 Fusion::Rrf {
                     k, lexical_weight, ..
                 } => lexical_weight / (k + rank as f32 + 1.0),
-                Fusion::Linear { vector_weight } => (1.0 - vector_weight) * (c.score / max_lex),
+                Fusion::Linear { vector_weight } | Fusion::Normalized { vector_weight } => {
+                    (1.0 - vector_weight) * (c.score / max_lex)
+                }
                 _ => c.score,
             };
             let ls = c.score;

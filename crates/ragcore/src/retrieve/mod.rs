@@ -19,6 +19,10 @@ use crate::store::{LexicalSearchRequest, VectorSearchRequest, VectorStore};
 use crate::text::Segmenter;
 use crate::types::{Hit, Scope};
 
+fn round_ms(ms: f64) -> f64 {
+    (ms * 1000.0).round() / 1000.0
+}
+
 /// Retrieval settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RetrievalConfig {
@@ -145,7 +149,7 @@ impl Retriever {
         } else {
             (None, 0)
         };
-        let embed_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let embed_ms = round_ms(t0.elapsed().as_secs_f64() * 1e3);
         let t1 = Instant::now();
         let terms = self.segmenter.terms(question);
         let content: Vec<String> = {
@@ -232,7 +236,7 @@ impl Retriever {
             no_answer: decision,
             embedding_tokens,
             embed_ms,
-            search_ms: t1.elapsed().as_secs_f64() * 1e3,
+            search_ms: round_ms(t1.elapsed().as_secs_f64() * 1e3),
         })
     }
 

