@@ -298,29 +298,36 @@ async fn no_answer_eval(
         .collect();
     p.ingest(IngestRequest::documents("eval", docs)).await?;
     let scope = Scope::tenant("eval");
-    let (mut ans_n, mut ans_ok, mut un_n, mut un_ok) = (0, 0, 0, 0);
+    let thresholds = [0.0f32, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7];
+    // (answerable answered, unanswerable refused) per threshold.
+    let mut counts = vec![(0usize, 0usize); thresholds.len()];
+    let (mut ans_n, mut un_n) = (0usize, 0usize);
     for q in queries {
         let r = p.retrieve_full(&q.question, &scope, None).await?;
-        if kept.contains(&q.gold_paragraph_id) {
+        let answerable = kept.contains(&q.gold_paragraph_id);
+        if answerable {
             ans_n += 1;
-            if !r.no_answer.refuse {
-                ans_ok += 1;
-            }
         } else {
             un_n += 1;
-            if r.no_answer.refuse {
-                un_ok += 1;
+        }
+        for (i, th) in thresholds.iter().enumerate() {
+            let refuse = r.no_answer.hard || r.no_answer.coverage < *th;
+            if answerable && !refuse {
+                counts[i].0 += 1;
+            }
+            if !answerable && refuse {
+                counts[i].1 += 1;
             }
         }
     }
-    println!(
-        "\nno-answer check (half of the articles indexed): answerable answered {}/{} ({:.1}%), unanswerable refused {}/{} ({:.1}%)",
-        ans_ok,
-        ans_n,
-        100.0 * ans_ok as f64 / ans_n.max(1) as f64,
-        un_ok,
-        un_n,
-        100.0 * un_ok as f64 / un_n.max(1) as f64
-    );
+    println!("\nno-answer check, half of the articles indexed ({ans_n} answerable, {un_n} unanswerable questions):\n");
+    println!("| min_coverage | answerable answered | unanswerable refused |\n|---|---|---|");
+    for (i, th) in thresholds.iter().enumerate() {
+        println!(
+            "| {th:.1} | {:.1}% | {:.1}% |",
+            100.0 * counts[i].0 as f64 / ans_n.max(1) as f64,
+            100.0 * counts[i].1 as f64 / un_n.max(1) as f64
+        );
+    }
     Ok(())
 }

@@ -47,9 +47,9 @@ async fn tenants_never_see_each_others_chunks() -> R {
     for t in 0..5 {
         let scope = Scope::tenant(format!("t{t}"));
         for other in 0..5 {
-            for i in 0..topics.len() {
+            for (i, topic) in topics.iter().enumerate() {
                 // Ask with the other tenant's secret code and topic: must only ever get own chunks.
-                let q = format!("{}的規定 SECRET{other}X{i}", topics[i]);
+                let q = format!("{topic}的規定 SECRET{other}X{i}");
                 for h in p.retrieve(&q, &scope).await? {
                     assert!(
                         h.document_id.starts_with(&format!("t{t}-")),

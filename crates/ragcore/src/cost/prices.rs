@@ -60,8 +60,10 @@ impl PriceTable {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
         let over = Self::from_toml(&text, &path.to_string_lossy())?;
-        let mut base = PriceTable::default();
-        base.version = over.version;
+        let mut base = PriceTable {
+            version: over.version,
+            ..PriceTable::default()
+        };
         base.models.extend(over.models);
         Ok(base)
     }

@@ -19,16 +19,16 @@ pub struct PiiRedactor {
 impl PiiRedactor {
     /// Compiles the patterns.
     pub fn new() -> Result<Self> {
-        let email = Regex::new(r"(?i)\b[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}\b")
+        let email = Regex::new(r"(?i)(?-u:\b)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}(?-u:\b)")
             .map_err(|e| Error::Internal(format!("email pattern: {e}")))?;
         // Taiwan mobile 09xx-xxx-xxx (and +886 9xx...), Taiwan landline (0x) xxxx-xxxx, and
         // international +CC numbers; separators: space, dash, dot, parentheses.
         let phone = Regex::new(concat!(
             r"(?:\+886[\s\-]?9\d{2}[\s\-]?\d{3}[\s\-]?\d{3})",
-            r"|(?:\b09\d{2}[\s\-]?\d{3}[\s\-]?\d{3}\b)",
-            r"|(?:\(0\d{1,2}\)\s?\d{3,4}[\s\-]?\d{4}\b)",
-            r"|(?:\b0\d{1,2}[\s\-]\d{3,4}[\s\-]?\d{4}\b)",
-            r"|(?:\+\d{1,3}[\s\-]?\(?\d{1,4}\)?(?:[\s\-]?\d{2,4}){2,4}\b)",
+            r"|(?:(?-u:\b)09\d{2}[\s\-]?\d{3}[\s\-]?\d{3}(?-u:\b))",
+            r"|(?:\(0\d{1,2}\)\s?\d{3,4}[\s\-]?\d{4}(?-u:\b))",
+            r"|(?:(?-u:\b)0\d{1,2}[\s\-]\d{3,4}[\s\-]?\d{4}(?-u:\b))",
+            r"|(?:\+\d{1,3}[\s\-]?\(?\d{1,4}\)?(?:[\s\-]?\d{2,4}){2,4}(?-u:\b))",
         ))
         .map_err(|e| Error::Internal(format!("phone pattern: {e}")))?;
         Ok(PiiRedactor { email, phone })
@@ -89,8 +89,8 @@ mod tests {
                 && !t.contains("2345-6789")
                 && !t.contains("555")
         );
-        let (t, _, p) = r.redact("手機０９１２３４５６７８");
-        assert_eq!(p, 1, "{t}");
+        let (t, e, p) = r.redact("手機０９１２３４５６７８，信箱amy@example.com");
+        assert_eq!((e, p), (1, 1), "{t}");
         let (t, e, p) = r.redact("訂單編號 20241105 共 3 件，價格 1200 元");
         assert_eq!((e, p), (0, 0), "{t}");
         Ok(())

@@ -223,13 +223,15 @@ impl Retriever {
         }
         let decision = no_answer::decide(
             &self.config.no_answer,
-            &terms,
-            &content,
-            &stats.document_frequency,
-            stats.chunks,
-            &passage_terms,
-            top_similarity,
-            !hits.is_empty(),
+            &no_answer::Signals {
+                question_terms: &terms,
+                content_terms: &content,
+                df: &stats.document_frequency,
+                total: stats.chunks,
+                passage_terms: &passage_terms,
+                top_similarity,
+                have_hits: !hits.is_empty(),
+            },
         );
         Ok(Retrieval {
             hits,

@@ -45,6 +45,9 @@ pub struct NoAnswerDecision {
     pub top_similarity: Option<f32>,
     /// Content terms of the question that no visible passage contains.
     pub unknown_terms: Vec<String>,
+    /// True when the refusal does not depend on the coverage threshold (no hits, an unknown
+    /// name or code, nothing of the question known, or similarity below its threshold).
+    pub hard: bool,
 }
 
 /// IDF as in BM25, floored at a small positive value.
@@ -54,16 +57,35 @@ pub(crate) fn idf(n: u64, df: u64) -> f32 {
     (((n - df + 0.5) / (df + 0.5)) + 1.0).ln().max(0.01)
 }
 
-pub(crate) fn decide(
-    config: &NoAnswerConfig,
-    question_terms: &[Term],
-    stats_terms: &[String],
-    df: &[u64],
-    total: u64,
-    passage_terms: &HashSet<String>,
-    top_similarity: Option<f32>,
-    have_hits: bool,
-) -> NoAnswerDecision {
+/// The retrieval signals of one question.
+pub(crate) struct Signals<'a> {
+    /// All terms of the question.
+    pub question_terms: &'a [Term],
+    /// Its distinct content terms, in the order of `df`.
+    pub content_terms: &'a [String],
+    /// Visible chunks containing each content term.
+    pub df: &'a [u64],
+    /// Visible chunks.
+    pub total: u64,
+    /// Terms of the top passages.
+    pub passage_terms: &'a HashSet<String>,
+    /// Best vector similarity.
+    pub top_similarity: Option<f32>,
+    /// Whether retrieval found anything.
+    pub have_hits: bool,
+}
+
+pub(crate) fn decide(config: &NoAnswerConfig, signals: &Signals<'_>) -> NoAnswerDecision {
+    let Signals {
+        question_terms,
+        content_terms: stats_terms,
+        df,
+        total,
+        passage_terms,
+        top_similarity,
+        have_hits,
+    } = *signals;
+
     let entities: HashSet<&str> = question_terms
         .iter()
         .filter(|t| t.entity)
@@ -96,14 +118,13 @@ pub(crate) fn decide(
     let low_sim =
         config.min_similarity > 0.0 && top_similarity.is_none_or(|s| s < config.min_similarity);
     let only_stopwords = stats_terms.is_empty() && !question_terms.is_empty();
+    let hard = !have_hits || unknown_entity || nothing_known || low_sim;
+    let coverage = if only_stopwords { 1.0 } else { coverage };
     NoAnswerDecision {
-        refuse: !have_hits
-            || unknown_entity
-            || nothing_known
-            || (!only_stopwords && coverage < config.min_coverage)
-            || low_sim,
-        coverage: if only_stopwords { 1.0 } else { coverage },
+        refuse: hard || coverage < config.min_coverage,
+        coverage,
         top_similarity,
         unknown_terms: unknown,
+        hard,
     }
 }
