@@ -114,6 +114,8 @@ pub fn chat_from_env() -> Result<Option<Arc<dyn ChatModel>>> {
 /// An embedder from the environment: when `RAGCORE_EMBED_MODEL` is set, an [`OpenAiEmbedder`]
 /// at `RAGCORE_EMBED_URL` (default `OPENAI_BASE_URL`) with `RAGCORE_EMBED_DIM` dimensions and the
 /// key `RAGCORE_EMBED_API_KEY` (default `OPENAI_API_KEY`); otherwise `None` (the hashing embedder).
+/// `RAGCORE_EMBED_BATCH`, `RAGCORE_EMBED_CONCURRENCY` and `RAGCORE_EMBED_TIMEOUT_SECS` tune the
+/// batches (default 64 texts, 4 in flight, 60 s).
 pub fn embedder_from_env() -> Result<Option<Arc<dyn Embedder>>> {
     let Some(model) = env("RAGCORE_EMBED_MODEL") else {
         return Ok(None);
@@ -136,5 +138,22 @@ pub fn embedder_from_env() -> Result<Option<Arc<dyn Embedder>>> {
         cfg.passage_prefix = p;
     }
     cfg.send_input_type = env("RAGCORE_EMBED_INPUT_TYPE").is_some_and(|v| v == "1" || v == "true");
+    let number = |name: &str| -> Result<Option<u64>> {
+        env(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| Error::Config(format!("{name}={v:?} is not a positive number")))
+            })
+            .transpose()
+    };
+    if let Some(n) = number("RAGCORE_EMBED_BATCH")? {
+        cfg.batch_size = n.max(1) as usize;
+    }
+    if let Some(n) = number("RAGCORE_EMBED_CONCURRENCY")? {
+        cfg.concurrency = n.max(1) as usize;
+    }
+    if let Some(n) = number("RAGCORE_EMBED_TIMEOUT_SECS")? {
+        cfg.endpoint.timeout = Duration::from_secs(n.max(1));
+    }
     Ok(Some(Arc::new(OpenAiEmbedder::new(cfg)?)))
 }
