@@ -31,6 +31,10 @@ pub enum Fusion {
         /// Weight of the vector score; the lexical score gets `1 - vector_weight`.
         vector_weight: f32,
     },
+    /// Chosen from the embedder when the retriever is built: `Linear { vector_weight: 0.3 }`
+    /// for the hashing embedder, `Normalized { vector_weight: 0.7 }` for any other (semantic)
+    /// embedder — the settings that won on DRCD, COVID-QA and XQuAD (docs/retrieval.md).
+    Auto,
     /// Vector search only.
     VectorOnly,
     /// BM25 only.
@@ -39,14 +43,26 @@ pub enum Fusion {
 
 impl Default for Fusion {
     fn default() -> Self {
-        Fusion::Linear { vector_weight: 0.3 }
+        Fusion::Auto
     }
 }
 
 impl Fusion {
+    /// Resolves `Auto` for an embedder model name (the fingerprint's `model`).
+    pub fn resolve(self, embedder_model: &str) -> Fusion {
+        match self {
+            Fusion::Auto if embedder_model.starts_with("hashing") => {
+                Fusion::Linear { vector_weight: 0.3 }
+            }
+            Fusion::Auto => Fusion::Normalized { vector_weight: 0.7 },
+            other => other,
+        }
+    }
+
     /// A short name for reports.
     pub fn name(&self) -> String {
         match self {
+            Fusion::Auto => "auto".into(),
             Fusion::Rrf {
                 vector_weight,
                 lexical_weight,
@@ -74,7 +90,9 @@ pub struct Fused {
 }
 
 /// Combines the lists; ties break on chunk id so results are deterministic.
+/// `Auto` must be resolved first (see [`Fusion::resolve`]); unresolved it fuses like `Linear(0.3)`.
 pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>) -> Vec<Fused> {
+    let fusion = &fusion.resolve("hashing");
     let mut by_id: HashMap<String, Fused> = HashMap::new();
     let max_lex = lexical
         .iter()

@@ -105,6 +105,8 @@ impl Retriever {
         config: RetrievalConfig,
     ) -> Result<Self> {
         config.validate()?;
+        let mut config = config;
+        config.fusion = config.fusion.resolve(&embedder.fingerprint().model);
         Ok(Retriever {
             store,
             embedder,
@@ -125,6 +127,7 @@ impl Retriever {
         scope: &Scope,
         fusion: Fusion,
     ) -> Result<Retrieval> {
+        let fusion = fusion.resolve(&self.embedder.fingerprint().model);
         let t0 = Instant::now();
         let need_vec = !matches!(fusion, Fusion::LexicalOnly);
         let (vector, embedding_tokens) = if need_vec {

@@ -298,6 +298,9 @@ const VISIBLE_SQL: &str =
      SELECT 1 FROM doc_acl a WHERE a.tenant_id = c.tenant_id AND a.doc_id = c.doc_id \
      AND a.principal IN (SELECT value FROM json_each(?2))))";
 
+/// Document frequencies are counted up to this many chunks.
+const DF_CAP: u32 = 1000;
+
 fn principals_json(scope: &Scope) -> Result<String> {
     serde_json::to_string(&scope.principals).map_err(|e| Error::Internal(e.to_string()))
 }
@@ -766,15 +769,18 @@ impl VectorStore for LocalStore {
             };
             let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
             let pj = principals_json(&scope)?;
+            // IDF weights only need magnitudes: the total is the tenant's live chunks (ACL
+            // ignored) and each document frequency is counted up to a cap, both within the
+            // tenant so no other tenant's vocabulary can influence a decision.
             let total: i64 = conn.query_row(
-                &format!("SELECT COUNT(*) FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id WHERE {VISIBLE_SQL}"),
-                params![t, pj],
+                "SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND version_removed IS NULL",
+                params![t],
                 |r| r.get(0),
             )?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT COUNT(*) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
+                "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
                  JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
-                 WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL}"
+                 WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL} LIMIT {DF_CAP})"
             ))?;
             let mut df = Vec::with_capacity(terms.len());
             for term in &terms {
