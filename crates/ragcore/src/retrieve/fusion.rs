@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::StoredChunk;
 
 /// How the two result lists are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Fusion {
     /// Weighted reciprocal rank fusion: `sum(w / (k + rank))`.
@@ -34,6 +34,7 @@ pub enum Fusion {
     /// Chosen from the embedder when the retriever is built: `Linear { vector_weight: 0.3 }`
     /// for the hashing embedder, `Normalized { vector_weight: 0.7 }` for any other (semantic)
     /// embedder — the settings that won on DRCD, COVID-QA and XQuAD (docs/retrieval.md).
+    #[default]
     Auto,
     /// Vector search only.
     VectorOnly,
@@ -41,11 +42,6 @@ pub enum Fusion {
     LexicalOnly,
 }
 
-impl Default for Fusion {
-    fn default() -> Self {
-        Fusion::Auto
-    }
-}
 
 impl Fusion {
     /// Resolves `Auto` for an embedder model name (the fingerprint's `model`).
