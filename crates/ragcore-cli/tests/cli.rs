@@ -2,18 +2,14 @@
 
 use std::process::Command;
 
-fn ragcore(args: &[&str], kb: &std::path::Path) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_ragcore"))
+fn ragcore(args: &[&str], kb: &std::path::Path) -> std::io::Result<std::process::Output> {
+    Command::new(env!("CARGO_BIN_EXE_ragcore"))
         .args(args)
         .env("RAGCORE_KB", kb)
         .env_remove("OPENAI_BASE_URL")
         .env_remove("OPENAI_API_KEY")
         .env_remove("RAGCORE_EMBED_MODEL")
-        .output();
-    match out {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run ragcore: {e}"),
-    }
+        .output()
 }
 
 fn sample() -> String {
@@ -63,9 +59,9 @@ fn ingest_then_ask_with_citations_and_refusal() -> Result<(), Box<dyn std::error
 #[test]
 fn failures_exit_non_zero_with_a_clear_message() -> Result<(), Box<dyn std::error::Error>> {
     let kb = tempfile::tempdir()?;
-    let out = ragcore(&["ingest", &sample(), "--tenant", "acme"], kb.path());
+    let out = ragcore(&["ingest", &sample(), "--tenant", "acme"], kb.path())?;
     assert!(out.status.success());
-    let out = ragcore(&["ask", "退貨？", "--tenant", "nobody"], kb.path());
+    let out = ragcore(&["ask", "退貨？", "--tenant", "nobody"], kb.path())?;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("tenant not found: nobody"), "{err}");
