@@ -22,7 +22,7 @@ fn ingest_then_ask_with_citations_and_refusal() -> Result<(), Box<dyn std::error
     let out = ragcore(
         &["ingest", &sample(), "--tenant", "acme", "--json"],
         kb.path(),
-    );
+    )?;
     assert!(
         out.status.success(),
         "{}",
@@ -35,7 +35,7 @@ fn ingest_then_ask_with_citations_and_refusal() -> Result<(), Box<dyn std::error
     let out = ragcore(
         &["ask", "退貨要在幾天內申請？", "--tenant", "acme", "--json"],
         kb.path(),
-    );
+    )?;
     assert!(
         out.status.success(),
         "{}",
@@ -50,7 +50,7 @@ fn ingest_then_ask_with_citations_and_refusal() -> Result<(), Box<dyn std::error
     let out = ragcore(
         &["ask", "你們有提供 UFO 保固嗎？", "--tenant", "acme"],
         kb.path(),
-    );
+    )?;
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("not in the knowledge base"));
     Ok(())
@@ -68,7 +68,7 @@ fn failures_exit_non_zero_with_a_clear_message() -> Result<(), Box<dyn std::erro
     let out = ragcore(
         &["ingest", "/no/such/file.md", "--tenant", "acme"],
         kb.path(),
-    );
+    )?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("/no/such/file.md"));
     Ok(())
