@@ -49,6 +49,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make the tenant's knowledge base mirror a directory (new, changed and deleted files), as
+    /// one new version; unchanged files cost nothing.
+    Sync {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// The directory.
+        dir: PathBuf,
+        /// Restrict documents without their own ACL to these principals (repeatable).
+        #[arg(long = "acl")]
+        acl: Vec<String>,
+        /// Commit nothing if any file fails to load.
+        #[arg(long)]
+        strict: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the knowledge-base versions.
+    Versions {
+        #[command(flatten)]
+        kb: KbArgs,
+    },
+    /// Documents added, changed and removed between two versions.
+    Diff {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// The older version.
+        from: u64,
+        /// The newer version.
+        to: u64,
+    },
+    /// Compare ledger, chunks, vectors and indexes; `--repair` fixes what it can.
+    Verify {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// Rebuild derived indexes and drop stray rows.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Answer a question with citations.
     Ask {
         #[command(flatten)]
@@ -137,6 +176,71 @@ async fn run(cli: Cli) -> Result<()> {
             }
             if report.documents_seen == 0 && !report.errors.is_empty() {
                 anyhow::bail!("nothing was ingested");
+            }
+        }
+        Command::Sync {
+            kb,
+            dir,
+            acl,
+            strict,
+            json,
+        } => {
+            let p = open(&kb.kb).await?;
+            let req = ragcore::pipeline::SyncRequest {
+                root: dir,
+                tenant: kb.tenant.clone(),
+                acl,
+                strict,
+            };
+            let report = p.sync(req).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                render::ingest_report(&report);
+            }
+            if strict && !report.errors.is_empty() {
+                anyhow::bail!(
+                    "strict sync: {} file(s) failed, nothing was committed",
+                    report.errors.len()
+                );
+            }
+        }
+        Command::Versions { kb } => {
+            let p = open(&kb.kb).await?;
+            for v in p.store().versions().await? {
+                println!(
+                    "v{:<4} {}  {:<7} +{} ~{} -{}",
+                    v.version,
+                    v.created_at,
+                    v.note,
+                    v.documents_added,
+                    v.documents_changed,
+                    v.documents_removed
+                );
+            }
+        }
+        Command::Diff { kb, from, to } => {
+            let p = open(&kb.kb).await?;
+            let d = p.store().diff(&kb.tenant, from, to).await?;
+            println!("{}", serde_json::to_string_pretty(&d)?);
+        }
+        Command::Verify { kb, repair } => {
+            let p = open(&kb.kb).await?;
+            let report = if repair {
+                p.store().repair().await?
+            } else {
+                p.store().verify().await?
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.is_consistent() {
+                anyhow::bail!(
+                    "the knowledge base is inconsistent{}",
+                    if repair {
+                        " after repair: re-sync the listed documents"
+                    } else {
+                        "; run `ragcore verify --repair`"
+                    }
+                );
             }
         }
         Command::Ask {

@@ -4,12 +4,13 @@ use ragcore::{Answer, IngestReport};
 
 pub(crate) fn ingest_report(r: &IngestReport) {
     println!(
-        "kb version {}: {} documents ({} new, {} changed, {} unchanged), {} chunks added, {} removed, {} embedded",
+        "kb version {}: {} documents ({} new, {} changed, {} unchanged, {} removed), {} chunks added, {} removed, {} embedded",
         r.kb_version,
         r.documents_seen,
         r.documents_added,
         r.documents_changed,
         r.documents_unchanged,
+        r.documents_removed,
         r.chunks_added,
         r.chunks_removed,
         r.chunks_embedded

@@ -264,7 +264,12 @@ async fn bad_files_are_reported_and_the_rest_is_ingested() -> R {
     let d = src.path();
     std::fs::write(d.join("empty.txt"), "  \n")?;
     std::fs::write(d.join("nul.txt"), b"abc\x00def")?;
-    std::fs::write(d.join("big5.txt"), b"\xb0\x68\xb3\x66 return")?;
+    std::fs::write(d.join("big5.txt"), b"\xb0\x68\xb3\x66 \xff\xff return")?;
+    // 「退貨政策」 in Big5: decoded, not rejected.
+    std::fs::write(
+        d.join("legacy.txt"),
+        b"\xb0h\xb3f\xacF\xb5\xa6\xa1G\xa4C\xa4\xd1\xa4\xba\xa5i\xa5H\xb0h\xb3f\xa1C",
+    )?;
     std::fs::write(d.join("image.png"), b"\x89PNG")?;
     std::fs::write(
         d.join("faq.csv"),
@@ -279,7 +284,11 @@ async fn bad_files_are_reported_and_the_rest_is_ingested() -> R {
     let has = |needle: &str| msgs.iter().any(|m| m.contains(needle));
     assert!(has("empty.txt") && has("file is empty"), "{msgs:#?}");
     assert!(has("nul.txt") && has("binary"), "{msgs:#?}");
-    assert!(has("big5.txt") && has("invalid UTF-8"), "{msgs:#?}");
+    assert!(
+        has("big5.txt") && has("neither valid UTF-8 nor Big5"),
+        "{msgs:#?}"
+    );
+    assert!(!has("legacy.txt"), "{msgs:#?}");
     assert!(
         has("image.png") && has("unsupported file type"),
         "{msgs:#?}"

@@ -152,12 +152,19 @@ pub fn read_text(path: &Path) -> Result<String> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
         Err(e) => {
+            // Legacy Traditional Chinese files are often Big5: accept them when they decode
+            // cleanly and contain Chinese text.
+            let (text, _, had_errors) = encoding_rs::BIG5.decode(bytes);
+            if !had_errors && text.chars().any(crate::text::is_cjk) {
+                tracing::debug!(target: "ragcore::ingest", path = %path.display(), "decoded as Big5");
+                return Ok(text.into_owned());
+            }
             let pos = e.valid_up_to();
             let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
             Err(Error::load(
                 path,
                 Some(format!("line {line}, byte {pos}")),
-                "invalid UTF-8; convert the file to UTF-8 (Big5 support comes with the knowledge-operations loaders)",
+                "neither valid UTF-8 nor Big5; convert the file to UTF-8",
             ))
         }
     }

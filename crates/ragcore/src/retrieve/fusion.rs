@@ -42,7 +42,6 @@ pub enum Fusion {
     LexicalOnly,
 }
 
-
 impl Fusion {
     /// Resolves `Auto` for an embedder model name (the fingerprint's `model`).
     pub fn resolve(self, embedder_model: &str) -> Fusion {

@@ -42,6 +42,8 @@ pub struct UpsertRequest {
     pub tenant: String,
     /// Documents to add or replace.
     pub documents: Vec<DocumentRecord>,
+    /// Documents of the tenant to remove in the same transaction (a sync's deletions).
+    pub delete_document_ids: Vec<String>,
     /// A note stored with the new version.
     pub note: String,
 }
@@ -57,6 +59,8 @@ pub struct UpsertResult {
     pub documents_changed: u64,
     /// Documents with identical content (skipped).
     pub documents_unchanged: u64,
+    /// Documents removed.
+    pub documents_removed: u64,
     /// Chunks written.
     pub chunks_added: u64,
     /// Chunks that stopped being live.
@@ -116,6 +120,87 @@ pub struct TermStats {
     pub document_frequency: Vec<u64>,
 }
 
+/// One knowledge-base version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KbVersionInfo {
+    /// Version number (1, 2, ...).
+    pub version: u64,
+    /// When it was committed (seconds since the Unix epoch).
+    pub created_at: i64,
+    /// What made it (`ingest`, `sync`, `delete`).
+    pub note: String,
+    /// Documents added in this version.
+    pub documents_added: u64,
+    /// Documents changed in this version.
+    pub documents_changed: u64,
+    /// Documents removed in this version.
+    pub documents_removed: u64,
+}
+
+/// Documents of one tenant that changed between two versions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDiff {
+    /// The older version (exclusive).
+    pub from: u64,
+    /// The newer version (inclusive).
+    pub to: u64,
+    /// Documents that exist at `to` but not at `from`.
+    pub added: Vec<String>,
+    /// Documents whose content changed.
+    pub changed: Vec<String>,
+    /// Documents that existed at `from` but not at `to`.
+    pub removed: Vec<String>,
+}
+
+/// A live document as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    /// Document id.
+    pub id: String,
+    /// Where it was loaded from.
+    pub source: String,
+    /// Title.
+    pub title: String,
+    /// Content hash.
+    pub content_hash: String,
+    /// The version that last wrote it.
+    pub version: u64,
+}
+
+/// What `verify` found when comparing the ledger, chunks, vectors, BM25 index and vector index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Live chunks in the database.
+    pub live_chunks: u64,
+    /// Live chunks without a BM25 row (their documents must be re-ingested).
+    pub missing_lexical: Vec<String>,
+    /// BM25 rows of chunks that are not live.
+    pub stray_lexical: u64,
+    /// Live chunks whose document is gone.
+    pub orphan_chunks: u64,
+    /// Documents without any live chunk.
+    pub empty_documents: Vec<String>,
+    /// Live chunks whose stored vector has the wrong length.
+    pub bad_vectors: u64,
+    /// Live chunks the vector index cannot return.
+    pub missing_in_index: u64,
+    /// Vectors the index would return that are not live chunks.
+    pub stray_in_index: u64,
+}
+
+impl VerifyReport {
+    /// True when nothing is inconsistent.
+    pub fn is_consistent(&self) -> bool {
+        self.missing_lexical.is_empty()
+            && self.stray_lexical == 0
+            && self.orphan_chunks == 0
+            && self.empty_documents.is_empty()
+            && self.bad_vectors == 0
+            && self.missing_in_index == 0
+            && self.stray_in_index == 0
+    }
+}
+
 /// Summary of a knowledge base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreInfo {
@@ -171,4 +256,20 @@ pub trait VectorStore: Send + Sync {
 
     /// Whether a tenant has any documents.
     async fn has_tenant(&self, tenant: &str) -> Result<bool>;
+
+    /// Every version, oldest first.
+    async fn versions(&self) -> Result<Vec<KbVersionInfo>>;
+
+    /// Documents of a tenant added, changed and removed after `from` up to `to`.
+    async fn diff(&self, tenant: &str, from: u64, to: u64) -> Result<VersionDiff>;
+
+    /// The live documents of a tenant.
+    async fn documents(&self, tenant: &str) -> Result<Vec<DocumentInfo>>;
+
+    /// Compares the ledger, chunks, vectors and both indexes.
+    async fn verify(&self) -> Result<VerifyReport>;
+
+    /// Fixes what can be fixed without the source documents (derived indexes, stray rows) and
+    /// returns what `verify` finds afterwards.
+    async fn repair(&self) -> Result<VerifyReport>;
 }

@@ -222,6 +222,16 @@ impl AnnIndex {
             .collect()
     }
 
+    /// Whether a row is live in the index.
+    pub fn is_visible(&self, rowid: i64) -> bool {
+        self.visible.contains_key(&rowid)
+    }
+
+    /// Row ids the index can return.
+    pub fn visible_rowids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.visible.keys().copied()
+    }
+
     /// Exact search over the vectors the scope may see.
     pub fn exact(
         &self,

@@ -3,7 +3,9 @@
 //! graph next to it is a derived index rebuilt or caught up from SQLite on open.
 
 mod ann;
+mod ledger;
 mod schema;
+mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,14 +13,16 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 pub use ann::AnnConfig;
 use ann::{AnnIndex, Visibility};
+use write::{apply_delete, apply_upsert};
 
 use super::{
-    DeleteRequest, LexicalSearchRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest,
-    UpsertResult, VectorSearchRequest, VectorStore,
+    DeleteRequest, DocumentInfo, KbVersionInfo, LexicalSearchRequest, StoreInfo, StoredChunk,
+    TermStats, UpsertRequest, UpsertResult, VectorSearchRequest, VectorStore, VerifyReport,
+    VersionDiff,
 };
 use crate::embed::EmbedderFingerprint;
 use crate::error::{Error, Result};
@@ -47,6 +51,7 @@ struct Inner {
     conn: Mutex<Connection>,
     ann: RwLock<AnnIndex>,
     fingerprint: EmbedderFingerprint,
+    ann_config: AnnConfig,
     tenants: RwLock<HashMap<String, u32>>,
 }
 
@@ -115,13 +120,14 @@ impl LocalStore {
         )?;
 
         let tenants = load_tenants(&conn)?;
-        let ann = build_ann(&dir, &conn, &config)?;
+        let ann = build_ann(&dir, &conn, &config.ann, &config.fingerprint)?;
         Ok(LocalStore {
             inner: Arc::new(Inner {
                 dir,
                 conn: Mutex::new(conn),
                 ann: RwLock::new(ann),
                 fingerprint: config.fingerprint,
+                ann_config: config.ann,
                 tenants: RwLock::new(tenants),
             }),
         })
@@ -232,8 +238,13 @@ fn live_rows(conn: &Connection) -> Result<Vec<(i64, Vec<f32>, Visibility)>> {
     Ok(out)
 }
 
-fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result<AnnIndex> {
-    let dims = config.fingerprint.dimensions;
+fn build_ann(
+    dir: &Path,
+    conn: &Connection,
+    ann_config: &AnnConfig,
+    fingerprint: &EmbedderFingerprint,
+) -> Result<AnnIndex> {
+    let dims = fingerprint.dimensions;
     let version = kb_version(conn)?;
     let db_max: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM chunks", [], |r| {
         r.get(0)
@@ -247,7 +258,7 @@ fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result
             )));
         }
     }
-    if let Some((mut idx, covered)) = AnnIndex::load(dir, config.ann, dims, db_max, version) {
+    if let Some((mut idx, covered)) = AnnIndex::load(dir, *ann_config, dims, db_max, version) {
         let mut newer = Vec::new();
         for (rowid, v, vis) in rows {
             if rowid <= covered {
@@ -265,7 +276,7 @@ fn build_ann(dir: &Path, conn: &Connection, config: &LocalStoreConfig) -> Result
         }
         return Ok(idx);
     }
-    let mut idx = AnnIndex::new(config.ann, dims, rows.len());
+    let mut idx = AnnIndex::new(*ann_config, dims, rows.len());
     let had_rows = !rows.is_empty();
     idx.insert(rows)?;
     if had_rows {
@@ -345,232 +356,6 @@ fn fetch_chunks(conn: &Connection, tenant: u32, rowids: &[(i64, f32)]) -> Result
         }
     }
     Ok(out)
-}
-
-struct Applied {
-    result: UpsertResult,
-    inserted: Vec<(i64, Vec<f32>, Visibility)>,
-    removed: Vec<i64>,
-    revisibled: Vec<(i64, Visibility)>,
-}
-
-fn acl_of(list: &[String]) -> Option<Arc<[String]>> {
-    if list.is_empty() {
-        None
-    } else {
-        Some(list.to_vec().into())
-    }
-}
-
-fn apply_upsert(
-    conn: &mut Connection,
-    req: &UpsertRequest,
-    tenants: &RwLock<HashMap<String, u32>>,
-) -> Result<Applied> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version = kb_version(&tx)? + 1;
-    tx.execute(
-        "INSERT OR IGNORE INTO tenants(name) VALUES (?1)",
-        [&req.tenant],
-    )?;
-    let tenant: u32 = tx.query_row(
-        "SELECT id FROM tenants WHERE name = ?1",
-        [&req.tenant],
-        |r| r.get(0),
-    )?;
-    let mut res = UpsertResult::default();
-    let mut inserted = Vec::new();
-    let mut removed = Vec::new();
-    let mut revisibled = Vec::new();
-    for rec in &req.documents {
-        let doc = &rec.document;
-        let old_hash: Option<String> = tx
-            .query_row(
-                "SELECT content_hash FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
-                params![tenant, doc.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if old_hash.as_deref() == Some(rec.content_hash.as_str()) {
-            res.documents_unchanged += 1;
-            continue;
-        }
-        if old_hash.is_some() {
-            res.documents_changed += 1;
-        } else {
-            res.documents_added += 1;
-        }
-        let acl_json =
-            serde_json::to_string(&doc.acl).map_err(|e| Error::Internal(e.to_string()))?;
-        let meta_json =
-            serde_json::to_string(&doc.metadata).map_err(|e| Error::Internal(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO documents(tenant_id, doc_id, title, kind, source, content_hash, acl, metadata, version) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-             ON CONFLICT(tenant_id, doc_id) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
-             source = excluded.source, content_hash = excluded.content_hash, acl = excluded.acl, \
-             metadata = excluded.metadata, version = excluded.version",
-            params![tenant, doc.id, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json, version as i64],
-        )?;
-        tx.execute(
-            "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
-            params![tenant, doc.id],
-        )?;
-        for p in &doc.acl {
-            tx.execute(
-                "INSERT OR IGNORE INTO doc_acl(tenant_id, doc_id, principal) VALUES (?1, ?2, ?3)",
-                params![tenant, doc.id, p],
-            )?;
-        }
-        let vis = Visibility {
-            tenant,
-            acl: acl_of(&doc.acl),
-        };
-        // Chunk-level diff: keep live chunks whose id survives, remove the others, add new ones.
-        let mut existing: HashMap<String, i64> = HashMap::new();
-        {
-            let mut stmt = tx.prepare_cached(
-                "SELECT chunk_id, rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
-            )?;
-            let rows = stmt.query_map(params![tenant, doc.id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
-            for row in rows {
-                let (id, rowid) = row?;
-                existing.insert(id, rowid);
-            }
-        }
-        let new_ids: HashSet<&str> = rec.chunks.iter().map(|c| c.chunk.id.as_str()).collect();
-        for (id, rowid) in &existing {
-            if !new_ids.contains(id.as_str()) {
-                tx.execute(
-                    "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
-                    params![version as i64, rowid],
-                )?;
-                tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
-                removed.push(*rowid);
-                res.chunks_removed += 1;
-            }
-        }
-        for c in &rec.chunks {
-            if let Some(rowid) = existing.get(&c.chunk.id) {
-                tx.execute(
-                    "UPDATE chunks SET ordinal = ?1 WHERE rowid = ?2",
-                    params![c.chunk.ordinal, rowid],
-                )?;
-                revisibled.push((*rowid, vis.clone()));
-                continue;
-            }
-            let Some(vector) = &c.vector else {
-                return Err(Error::Internal(format!(
-                    "chunk {} of {} has no vector",
-                    c.chunk.id, doc.id
-                )));
-            };
-            tx.execute(
-                "INSERT INTO chunks(chunk_id, tenant_id, doc_id, ordinal, context, text, tokens, version_added, vector) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    c.chunk.id,
-                    tenant,
-                    doc.id,
-                    c.chunk.ordinal,
-                    c.chunk.context,
-                    c.chunk.text,
-                    c.chunk.tokens,
-                    version as i64,
-                    schema::vec_to_blob(vector)
-                ],
-            )?;
-            let rowid = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)",
-                params![rowid, c.lexical_terms],
-            )?;
-            inserted.push((rowid, vector.clone(), vis.clone()));
-            res.chunks_added += 1;
-        }
-    }
-    if res.documents_added + res.documents_changed == 0 {
-        tx.rollback()?;
-        res.kb_version = version - 1;
-        return Ok(Applied {
-            result: res,
-            inserted: Vec::new(),
-            removed: Vec::new(),
-            revisibled: Vec::new(),
-        });
-    }
-    tx.execute(
-        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-        params![version as i64, now_secs(), req.note, res.documents_added as i64, res.documents_changed as i64],
-    )?;
-    tx.commit()?;
-    tenants
-        .write()
-        .map_err(|_| Error::poisoned("tenants"))?
-        .insert(req.tenant.clone(), tenant);
-    res.kb_version = version;
-    Ok(Applied {
-        result: res,
-        inserted,
-        removed,
-        revisibled,
-    })
-}
-
-fn apply_delete(
-    conn: &mut Connection,
-    req: &DeleteRequest,
-    tenant: u32,
-) -> Result<(UpsertResult, Vec<i64>)> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version = kb_version(&tx)? + 1;
-    let mut res = UpsertResult::default();
-    let mut removed = Vec::new();
-    let mut docs_removed = 0i64;
-    for id in &req.document_ids {
-        let n = tx.execute(
-            "DELETE FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
-            params![tenant, id],
-        )?;
-        if n == 0 {
-            continue;
-        }
-        docs_removed += 1;
-        tx.execute(
-            "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
-            params![tenant, id],
-        )?;
-        let rows: Vec<i64> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT rowid FROM chunks WHERE tenant_id = ?1 AND doc_id = ?2 AND version_removed IS NULL",
-            )?;
-            let r = stmt.query_map(params![tenant, id], |r| r.get(0))?;
-            r.collect::<rusqlite::Result<_>>()?
-        };
-        for rowid in rows {
-            tx.execute(
-                "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
-                params![version as i64, rowid],
-            )?;
-            tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
-            removed.push(rowid);
-            res.chunks_removed += 1;
-        }
-    }
-    if docs_removed == 0 {
-        tx.rollback()?;
-        res.kb_version = version - 1;
-        return Ok((res, removed));
-    }
-    tx.execute(
-        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, 'delete', 0, 0, ?3)",
-        params![version as i64, now_secs(), docs_removed],
-    )?;
-    tx.commit()?;
-    res.kb_version = version;
-    Ok((res, removed))
 }
 
 #[async_trait]
@@ -799,6 +584,69 @@ impl VectorStore for LocalStore {
 
     async fn has_tenant(&self, tenant: &str) -> Result<bool> {
         Ok(tenant_id_of(&self.inner, tenant)?.is_some())
+    }
+
+    async fn versions(&self) -> Result<Vec<KbVersionInfo>> {
+        self.blocking(|inner| {
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            ledger::versions(&conn)
+        })
+        .await
+    }
+
+    async fn diff(&self, tenant: &str, from: u64, to: u64) -> Result<VersionDiff> {
+        let tenant = tenant.to_string();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &tenant)? else {
+                return Err(Error::NotFound {
+                    what: "tenant",
+                    name: tenant.clone(),
+                });
+            };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            ledger::diff(&conn, t, from, to)
+        })
+        .await
+    }
+
+    async fn documents(&self, tenant: &str) -> Result<Vec<DocumentInfo>> {
+        let tenant = tenant.to_string();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &tenant)? else {
+                return Ok(Vec::new());
+            };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            ledger::documents(&conn, t)
+        })
+        .await
+    }
+
+    async fn verify(&self) -> Result<VerifyReport> {
+        self.blocking(|inner| {
+            let ann = inner
+                .ann
+                .read()
+                .map_err(|_| Error::poisoned("vector index"))?;
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            ledger::verify(&conn, &ann, inner.fingerprint.dimensions)
+        })
+        .await
+    }
+
+    async fn repair(&self) -> Result<VerifyReport> {
+        self.blocking(|inner| {
+            let mut ann = inner
+                .ann
+                .write()
+                .map_err(|_| Error::poisoned("vector index"))?;
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            ledger::repair_rows(&conn)?;
+            // The vector index is derived: rebuild it from the database.
+            ann::remove_persisted(&inner.dir);
+            *ann = build_ann(&inner.dir, &conn, &inner.ann_config, &inner.fingerprint)?;
+            ledger::verify(&conn, &ann, inner.fingerprint.dimensions)
+        })
+        .await
     }
 }
 

@@ -27,6 +27,13 @@ pub(crate) fn init(conn: &Connection) -> Result<()> {
             changed    INTEGER NOT NULL,
             removed    INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS doc_changes(
+            version   INTEGER NOT NULL,
+            tenant_id INTEGER NOT NULL,
+            doc_id    TEXT NOT NULL,
+            change    TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS doc_changes_by_version ON doc_changes(version);
         CREATE TABLE IF NOT EXISTS tenants(
             id   INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE
