@@ -39,6 +39,9 @@ pub fn load_paths(paths: &[PathBuf]) -> Loaded {
                     .replace('\\', "/");
                 load_file_into(&f, &id, &mut out);
             }
+        } else if !p.exists() {
+            out.errors
+                .push(Error::load(p, None, "no such file or directory"));
         } else {
             let id = p
                 .file_name()

@@ -12,7 +12,7 @@ use crate::prompt::PackedPassage;
 use crate::types::Usage;
 
 pub use extractive::ExtractiveAnswerer;
-pub use openai::{OpenAiChat, OpenAiChatConfig};
+pub use openai::{is_refusal, OpenAiChat, OpenAiChatConfig};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

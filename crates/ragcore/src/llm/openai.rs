@@ -124,8 +124,9 @@ impl ChatModel for OpenAiChat {
     }
 }
 
-/// Whether a model reply is the refusal sentence (or starts with one of its halves).
-fn is_refusal(text: &str, no_answer: &str) -> bool {
+/// Whether a model reply is the refusal sentence (or starts with one of its halves). Bindings
+/// use it for chat models written in Python or JavaScript.
+pub fn is_refusal(text: &str, no_answer: &str) -> bool {
     let t = text.trim();
     t == no_answer.trim()
         || no_answer

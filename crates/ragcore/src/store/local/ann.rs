@@ -7,6 +7,7 @@
 //! agrees with the database, then caught up with newer rows. Anything else rebuilds from SQLite.
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,7 +79,8 @@ struct Manifest {
 pub(crate) struct AnnIndex {
     config: AnnConfig,
     dimensions: usize,
-    graph: Hnsw<'static, f32, DistDot>,
+    /// Dropped explicitly on this process's rayon pool (see `Drop`).
+    graph: ManuallyDrop<Hnsw<'static, f32, DistDot>>,
     /// Vectors by row id (for the exact path and for rebuilding).
     vectors: HashMap<i64, Box<[f32]>>,
     /// Live vectors only: a removed chunk is dropped from here and so filtered out of every search.
@@ -108,7 +110,7 @@ impl AnnIndex {
         AnnIndex {
             config,
             dimensions,
-            graph,
+            graph: ManuallyDrop::new(graph),
             vectors: HashMap::new(),
             visible: HashMap::new(),
             per_tenant: HashMap::new(),
@@ -343,7 +345,7 @@ impl AnnIndex {
         let idx = AnnIndex {
             config,
             dimensions,
-            graph,
+            graph: ManuallyDrop::new(graph),
             vectors: HashMap::new(),
             visible: HashMap::new(),
             per_tenant: HashMap::new(),
@@ -378,6 +380,49 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         sum += a[i] * b[i];
     }
     sum
+}
+
+/// A rayon pool owned by this process. hnsw_rs inserts in parallel on the current rayon pool;
+/// the global pool's threads do not survive `fork()`, so a forked child (a Python worker) would
+/// wait forever on them. A child gets a pool of its own; the parent's (threadless there) is
+/// leaked rather than dropped. `None` (sequential insertion) if no pool can be built.
+fn process_pool() -> Option<Arc<rayon::ThreadPool>> {
+    static POOL: std::sync::Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> =
+        std::sync::Mutex::new(None);
+    let pid = std::process::id();
+    let mut guard = POOL.lock().ok()?;
+    if let Some((owner, pool)) = guard.as_ref() {
+        if *owner == pid {
+            return Some(pool.clone());
+        }
+    }
+    if let Some(old) = guard.take() {
+        std::mem::forget(old);
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(8);
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok()?,
+    );
+    *guard = Some((pid, pool.clone()));
+    Some(pool)
+}
+
+impl Drop for AnnIndex {
+    fn drop(&mut self) {
+        // hnsw_rs drops its layers in parallel too: do it on this process's pool.
+        // SAFETY: `graph` is taken exactly once, here, and never used afterwards.
+        let graph = unsafe { ManuallyDrop::take(&mut self.graph) };
+        match process_pool() {
+            Some(pool) => pool.install(move || drop(graph)),
+            None => drop(graph),
+        }
+    }
 }
 
 fn manifest_path(dir: &Path) -> PathBuf {
