@@ -66,6 +66,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the live documents of the tenant (id, version, source).
+    Documents {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the knowledge-base versions.
     Versions {
         #[command(flatten)]
@@ -203,6 +211,17 @@ async fn run(cli: Cli) -> Result<()> {
                     "strict sync: {} file(s) failed, nothing was committed",
                     report.errors.len()
                 );
+            }
+        }
+        Command::Documents { kb, json } => {
+            let p = open(&kb.kb).await?;
+            let docs = p.store().documents(&kb.tenant).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in docs {
+                    println!("{}\tv{}\t{}", d.id, d.version, d.source);
+                }
             }
         }
         Command::Versions { kb } => {
