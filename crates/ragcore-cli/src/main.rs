@@ -74,6 +74,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List documents whose `valid_until` date has passed (front matter or a FAQ column).
+    Stale {
+        #[command(flatten)]
+        kb: KbArgs,
+    },
     /// List the knowledge-base versions.
     Versions {
         #[command(flatten)]
@@ -223,6 +228,18 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("{}\tv{}\t{}", d.id, d.version, d.source);
                 }
             }
+        }
+        Command::Stale { kb } => {
+            let p = open(&kb.kb).await?;
+            let today = ragcore::types::today();
+            let mut n = 0;
+            for d in p.store().documents(&kb.tenant).await? {
+                if let Some(v) = d.valid_until.as_deref().filter(|v| *v < today.as_str()) {
+                    println!("{}\tvalid until {v}\t{}", d.id, d.source);
+                    n += 1;
+                }
+            }
+            eprintln!("{n} stale document(s) as of {today}");
         }
         Command::Versions { kb } => {
             let p = open(&kb.kb).await?;

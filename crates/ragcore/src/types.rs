@@ -195,6 +195,9 @@ pub struct Hit {
     pub vector_score: Option<f32>,
     /// BM25 score (higher is better), when the lexical search found it.
     pub lexical_score: Option<f32>,
+    /// The document's `valid_until` date (YYYY-MM-DD), when it has one.
+    #[serde(default)]
+    pub valid_until: Option<String>,
 }
 
 /// A passage cited by an answer; `index` is the `[n]` marker used in the answer text.
@@ -313,4 +316,53 @@ pub struct Answer {
     /// True when the answer was produced by a fallback path (e.g. the extractive answerer after a
     /// model failure) rather than the configured model.
     pub degraded: bool,
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_date((secs / 86_400) as i64)
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+pub(crate) fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Checks a YYYY-MM-DD date.
+pub(crate) fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u32>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u32>(), Ok(1..=31))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_786), "2026-11-29");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert!(is_iso_date("2026-01-31") && !is_iso_date("2026-13-01") && !is_iso_date("26-1-1"));
+    }
 }

@@ -191,3 +191,56 @@ async fn verify_finds_and_repair_fixes_inconsistencies() -> R {
     assert_eq!(fixed.live_chunks, 5);
     Ok(())
 }
+
+#[tokio::test]
+async fn expired_documents_are_flagged_in_answers() -> R {
+    let kb = tempfile::tempdir()?;
+    let src = tempfile::tempdir()?;
+    let p = support::open(kb.path()).await?;
+    std::fs::write(
+        src.path().join("promo.md"),
+        "---\ntitle: 週年慶\nvalid_until: 2020-01-31\n---\n週年慶期間全館八折，會員再享免運。",
+    )?;
+    std::fs::write(src.path().join("faq.csv"), "question,answer,valid_until\n保固多久？,兩年保固。,2999-12-31\n運費？,滿千免運。,31/12/2020\n")?;
+    let r = p.sync(sync_req(src.path())).await?;
+    assert_eq!(r.documents_added, 2, "{r:?}");
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.message.contains("row 3, field \"valid_until\"")
+                && e.message.contains("YYYY-MM-DD")),
+        "{:?}",
+        r.errors
+    );
+    let scope = Scope::tenant("acme");
+    let a = p
+        .ask(ragcore::AskRequest::new("週年慶有打折嗎？", scope.clone()))
+        .await?;
+    assert!(a.text.contains("八折"), "{}", a.text);
+    let v = a
+        .verdicts
+        .iter()
+        .find(|v| v.name == "stale")
+        .ok_or("no stale verdict")?;
+    assert!(
+        v.detail.contains("promo.md") && v.detail.contains("2020-01-31"),
+        "{}",
+        v.detail
+    );
+    let a = p.ask(ragcore::AskRequest::new("保固多久？", scope)).await?;
+    assert!(
+        a.verdicts.iter().all(|v| v.name != "stale"),
+        "{:?}",
+        a.verdicts
+    );
+    let docs = p.store().documents("acme").await?;
+    let promo = docs
+        .iter()
+        .find(|d| d.id == "promo.md")
+        .ok_or("promo missing")?;
+    assert_eq!(
+        (promo.title.as_str(), promo.valid_until.as_deref()),
+        ("週年慶", Some("2020-01-31"))
+    );
+    Ok(())
+}

@@ -10,6 +10,7 @@ const QUESTION_KEYS: &[&str] = &["question", "q", "問題", "问题", "title"];
 const ANSWER_KEYS: &[&str] = &["answer", "a", "答案", "回答", "text"];
 const ID_KEYS: &[&str] = &["id"];
 const ACL_KEYS: &[&str] = &["acl", "principals"];
+const VALID_KEYS: &[&str] = &["valid_until"];
 
 fn find(headers: &[String], keys: &[&str]) -> Option<usize> {
     keys.iter().find_map(|k| {
@@ -59,6 +60,7 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
     };
     let idi = find(&headers, ID_KEYS);
     let acli = find(&headers, ACL_KEYS);
+    let validi = find(&headers, VALID_KEYS);
     let mut docs = Vec::new();
     let mut errs = Vec::new();
     for (n, rec) in rdr.records().enumerate() {
@@ -102,7 +104,18 @@ pub fn load_csv(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Document>
             .filter(|s| !s.is_empty())
             .map(String::from)
             .unwrap_or_else(|| row.to_string());
-        docs.push(make(file_id, path, &rid, q, a, acli.map(get)));
+        let valid = validi.map(get).filter(|v| !v.is_empty());
+        if let Err(e) =
+            crate::ingest::loaders::check_valid_until(path, valid, &format!("row {row}"))
+        {
+            errs.push(e);
+            continue;
+        }
+        let mut d = make(file_id, path, &rid, q, a, acli.map(get));
+        if let Some(v) = valid {
+            d.metadata.insert("valid_until".into(), v.to_string());
+        }
+        docs.push(d);
     }
     if docs.is_empty() && errs.is_empty() {
         return Err(Error::load(path, None, "no rows after the header"));
@@ -176,7 +189,20 @@ pub fn load_jsonl(path: &Path, file_id: &str, text: &str) -> Result<(Vec<Documen
             ),
             other => as_text(other),
         };
-        docs.push(make(file_id, path, &rid, &q, &a, acl.as_deref()));
+        let valid = as_text(field(VALID_KEYS)).filter(|v| !v.is_empty());
+        if let Err(e) = crate::ingest::loaders::check_valid_until(
+            path,
+            valid.as_deref(),
+            &format!("line {lineno}"),
+        ) {
+            errs.push(e);
+            continue;
+        }
+        let mut d = make(file_id, path, &rid, &q, &a, acl.as_deref());
+        if let Some(v) = valid {
+            d.metadata.insert("valid_until".into(), v);
+        }
+        docs.push(d);
     }
     if docs.is_empty() && errs.is_empty() {
         return Err(Error::load(path, None, "no JSON lines"));

@@ -108,19 +108,93 @@ pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
         "csv" => crate::ingest::faq::load_csv(path, id, &text),
         "jsonl" => crate::ingest::faq::load_jsonl(path, id, &text),
         _ => {
-            let title = text
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with('#'))
-                .map(|l| l.trim_start_matches('#').trim().to_string())
+            let (front, text) = split_front_matter(&text);
+            let front = front
+                .map(|f| parse_front_matter(path, f))
+                .transpose()?
+                .unwrap_or_default();
+            let text = text.to_string();
+            let title = front
+                .get("title")
+                .cloned()
                 .filter(|t| !t.is_empty())
-                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().to_string()))
+                .or_else(|| {
+                    text.lines()
+                        .map(str::trim)
+                        .find(|l| l.starts_with('#'))
+                        .map(|l| l.trim_start_matches('#').trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .or_else(|| path.file_stem().map(|s| s.to_string_lossy().to_string()))
+                })
                 .unwrap_or_else(|| id.to_string());
+            if text.trim().is_empty() {
+                return Err(Error::load(path, None, "file has front matter but no text"));
+            }
             let mut d = Document::new(id, text);
             d.title = title;
             d.source = path.to_string_lossy().to_string();
+            d.metadata = front;
             Ok((vec![d], Vec::new()))
         }
+    }
+}
+
+/// Splits a leading `---` ... `---` front-matter block from the text.
+fn split_front_matter(text: &str) -> (Option<&str>, &str) {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        return (None, text);
+    };
+    match rest.find("\n---") {
+        Some(end) => {
+            let body = &rest[end + 4..];
+            let body = body.split_once('\n').map(|(_, b)| b).unwrap_or("");
+            (Some(&rest[..end]), body)
+        }
+        None => (None, text),
+    }
+}
+
+/// Parses `key: value` lines of front matter. `valid_until` must be a YYYY-MM-DD date.
+fn parse_front_matter(
+    path: &Path,
+    block: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (i, line) in block.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            return Err(Error::load(
+                path,
+                Some(format!("front matter line {}", i + 2)),
+                "expected `key: value`",
+            ));
+        };
+        let v = v.trim().trim_matches('"').trim_matches('\'').to_string();
+        out.insert(k.trim().to_string(), v);
+    }
+    check_valid_until(
+        path,
+        out.get("valid_until").map(String::as_str),
+        "front matter",
+    )?;
+    Ok(out)
+}
+
+/// A `valid_until` value must be a date.
+pub(crate) fn check_valid_until(path: &Path, value: Option<&str>, location: &str) -> Result<()> {
+    match value {
+        Some(v) if !crate::types::is_iso_date(v) => Err(Error::load(
+            path,
+            Some(format!("{location}, field \"valid_until\"")),
+            format!("{v:?} is not a YYYY-MM-DD date"),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -522,6 +522,27 @@ impl Pipeline {
                 detail: "the answer cites no passage".into(),
             });
         }
+        let today = crate::types::today();
+        let stale: Vec<String> = citations
+            .iter()
+            .filter_map(|c| retrieval.hits.iter().find(|h| h.chunk_id == c.chunk_id))
+            .filter(|h| h.valid_until.as_deref().is_some_and(|v| v < today.as_str()))
+            .map(|h| {
+                format!(
+                    "{} (valid until {})",
+                    h.document_id,
+                    h.valid_until.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        if !stale.is_empty() {
+            verdicts.push(Verdict {
+                name: "stale".into(),
+                stage: "output".into(),
+                action: VerdictAction::Annotate,
+                detail: format!("cites expired documents: {}", stale.join(", ")),
+            });
+        }
         let cost = self.price(&usage, &resp.model)?;
         self.inner
             .cost

@@ -213,6 +213,7 @@ impl Retriever {
                 score: f.score,
                 vector_score: f.vector_score,
                 lexical_score: f.lexical_score,
+                valid_until: f.chunk.valid_until.clone(),
             })
             .collect();
         let mut passage_terms = HashSet::new();

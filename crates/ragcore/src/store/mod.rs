@@ -109,6 +109,8 @@ pub struct StoredChunk {
     pub kind: DocumentKind,
     /// Score from the search that found it (cosine similarity or BM25, higher is better).
     pub score: f32,
+    /// The document's `valid_until` date, when set.
+    pub valid_until: Option<String>,
 }
 
 /// Document frequencies of terms within a scope, for IDF weighting.
@@ -165,6 +167,8 @@ pub struct DocumentInfo {
     pub content_hash: String,
     /// The version that last wrote it.
     pub version: u64,
+    /// Its `valid_until` date (YYYY-MM-DD), when set.
+    pub valid_until: Option<String>,
 }
 
 /// What `verify` found when comparing the ledger, chunks, vectors, BM25 index and vector index.

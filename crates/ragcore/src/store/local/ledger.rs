@@ -64,7 +64,8 @@ pub(super) fn diff(conn: &Connection, tenant: u32, from: u64, to: u64) -> Result
 
 pub(super) fn documents(conn: &Connection, tenant: u32) -> Result<Vec<DocumentInfo>> {
     let mut stmt = conn.prepare(
-        "SELECT doc_id, source, title, content_hash, version FROM documents WHERE tenant_id = ?1 ORDER BY doc_id",
+        "SELECT doc_id, source, title, content_hash, version, json_extract(metadata, '$.valid_until') \
+         FROM documents WHERE tenant_id = ?1 ORDER BY doc_id",
     )?;
     let rows = stmt.query_map([tenant], |r| {
         Ok(DocumentInfo {
@@ -73,6 +74,7 @@ pub(super) fn documents(conn: &Connection, tenant: u32) -> Result<Vec<DocumentIn
             title: r.get(2)?,
             content_hash: r.get(3)?,
             version: r.get::<_, i64>(4)? as u64,
+            valid_until: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -328,7 +328,8 @@ fn fts_query(terms: &[String]) -> String {
 
 fn fetch_chunks(conn: &Connection, tenant: u32, rowids: &[(i64, f32)]) -> Result<Vec<StoredChunk>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.chunk_id, c.doc_id, c.ordinal, c.context, c.text, c.tokens, d.title, d.kind \
+        "SELECT c.chunk_id, c.doc_id, c.ordinal, c.context, c.text, c.tokens, d.title, d.kind, \
+         json_extract(d.metadata, '$.valid_until') \
          FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
          WHERE c.rowid = ?1 AND c.tenant_id = ?2 AND c.version_removed IS NULL",
     )?;
@@ -348,6 +349,7 @@ fn fetch_chunks(conn: &Connection, tenant: u32, rowids: &[(i64, f32)]) -> Result
                     title: r.get(6)?,
                     kind: DocumentKind::parse(&r.get::<_, String>(7)?),
                     score: *score,
+                    valid_until: r.get(8)?,
                 })
             })
             .optional()?;
