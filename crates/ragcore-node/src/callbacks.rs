@@ -172,6 +172,7 @@ impl JsEmbedder {
             provider: format!("embedder {:?} (JavaScript)", self.model),
             status: None,
             retryable: false,
+            retry_after: None,
             message,
         }
     }
@@ -267,6 +268,7 @@ impl JsGuard {
             provider: format!("guard {:?} (JavaScript)", self.name),
             status: None,
             retryable: false,
+            retry_after: None,
             message,
         }
     }

@@ -176,6 +176,7 @@ pub fn from_callback(py: Python<'_>, err: PyErr, who: &str, call: &str) -> Raise
             provider: who.to_string(),
             status: None,
             retryable,
+            retry_after: None,
             message: detail,
         },
     };
@@ -191,6 +192,7 @@ pub fn bad_return(who: &str, message: String) -> Error {
         provider: who.to_string(),
         status: None,
         retryable: false,
+        retry_after: None,
         message,
     }
 }

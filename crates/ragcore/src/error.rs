@@ -99,6 +99,8 @@ pub enum Error {
         status: Option<u16>,
         /// Whether retrying the same call can help (429 rate limit, 5xx, connection reset).
         retryable: bool,
+        /// How long the provider asked us to wait (`Retry-After`), when it said.
+        retry_after: Option<std::time::Duration>,
         /// What went wrong (never the request headers or the key).
         message: String,
     },
@@ -152,6 +154,31 @@ impl Error {
         match self {
             Error::Provider { retryable, .. } => *retryable,
             Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The wait a provider asked for (`Retry-After`), when it gave one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Error::Provider { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the error means this model cannot answer now, so another model may be tried: a
+    /// timeout, a transport failure, an open circuit breaker, or an HTTP 401/403/404/408/429/5xx
+    /// (quota and auth errors included). A malformed request (400, 422) is not: another model
+    /// would reject it too.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Provider { status: None, .. } => true,
+            Error::Provider {
+                status: Some(s),
+                retryable,
+                ..
+            } => *retryable || matches!(s, 401 | 403 | 404 | 408 | 429) || *s >= 500,
             _ => false,
         }
     }

@@ -106,17 +106,30 @@ impl Endpoint {
             .await
             .map_err(|e| self.transport_error(provider, e))?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         let text = resp
             .text()
             .await
             .map_err(|e| self.transport_error(provider, e))?;
         if !status.is_success() {
-            return Err(self.status_error(provider, status.as_u16(), &text));
+            let mut err = self.status_error(provider, status.as_u16(), &text);
+            if let Error::Provider {
+                retry_after: ra, ..
+            } = &mut err
+            {
+                *ra = retry_after;
+            }
+            return Err(err);
         }
         serde_json::from_str(&text).map_err(|e| Error::Provider {
             provider: provider.into(),
             status: Some(status.as_u16()),
             retryable: true,
+            retry_after: None,
             message: format!("malformed JSON response: {e}"),
         })
     }
@@ -133,6 +146,7 @@ impl Endpoint {
             provider: provider.into(),
             status: e.status().map(|s| s.as_u16()),
             retryable: true,
+            retry_after: None,
             message: self.scrub(&format!("request failed: {e}")),
         }
     }
@@ -145,7 +159,14 @@ impl Endpoint {
             provider: provider.into(),
             status: Some(status),
             retryable,
+            retry_after: None,
             message: self.scrub(&short),
         }
     }
+}
+
+/// `Retry-After` in seconds (integer or fractional); HTTP dates are ignored. Capped at 10 minutes.
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(600.0)))
 }

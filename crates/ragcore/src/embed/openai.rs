@@ -100,6 +100,7 @@ impl OpenAiEmbedder {
             provider: PROVIDER.into(),
             status: None,
             retryable: false,
+            retry_after: None,
             message: msg,
         };
         let data = v

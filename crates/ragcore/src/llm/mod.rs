@@ -2,6 +2,7 @@
 //! `/v1/chat/completions`, and [`ExtractiveAnswerer`], the offline default and degradation path.
 
 mod extractive;
+pub mod layers;
 mod openai;
 
 use async_trait::async_trait;

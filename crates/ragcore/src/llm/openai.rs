@@ -79,6 +79,7 @@ impl ChatModel for OpenAiChat {
                 provider: PROVIDER.into(),
                 status: None,
                 retryable: true,
+                retry_after: None,
                 message: "response has no choices[0].message.content".into(),
             })?
             .trim()

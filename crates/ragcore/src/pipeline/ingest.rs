@@ -331,6 +331,7 @@ impl Pipeline {
                         provider: "embedder".into(),
                         status: None,
                         retryable: false,
+                        retry_after: None,
                         message: format!(
                             "asked for {} vectors, got {}",
                             batch.len(),

@@ -146,6 +146,7 @@ impl Retriever {
                     provider: "embedder".into(),
                     status: None,
                     retryable: false,
+                    retry_after: None,
                     message: "returned no vector for the question".into(),
                 })?;
             (Some(v), resp.tokens)

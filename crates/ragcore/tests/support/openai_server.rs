@@ -23,6 +23,8 @@ pub enum Fault {
     Malformed,
     /// Wait this long before answering normally.
     Delay(std::time::Duration),
+    /// 429 with a `Retry-After` header of this many seconds.
+    RateLimited(u64),
 }
 
 /// Shared state: scripted faults (consumed in order, then `Ok`), and what was received.
@@ -132,6 +134,14 @@ async fn next_fault(state: &ServerState, body: &Value, headers: &HeaderMap) -> O
             tokio::time::sleep(d).await;
             None
         }
+        Fault::RateLimited(secs) => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", secs.to_string())],
+                r#"{"error":{"type":"rate_limit_exceeded","message":"slow down"}}"#,
+            )
+                .into_response(),
+        ),
     }
 }
 
