@@ -368,6 +368,7 @@ impl Pipeline {
         timings.insert("retrieve".to_string(), retrieval.search_ms);
         let mut usage = Usage {
             embedding_tokens: retrieval.embedding_tokens,
+            estimated: retrieval.embedding_estimated,
             ..Default::default()
         };
         let d = &retrieval.no_answer;

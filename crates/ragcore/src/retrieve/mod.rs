@@ -81,6 +81,8 @@ pub struct Retrieval {
     pub no_answer: NoAnswerDecision,
     /// Tokens spent embedding the question.
     pub embedding_tokens: u64,
+    /// True when the embedder estimated `embedding_tokens` instead of reporting them.
+    pub embedding_estimated: bool,
     /// Milliseconds for embedding the question.
     pub embed_ms: f64,
     /// Milliseconds for searching and fusing.
@@ -130,7 +132,7 @@ impl Retriever {
         let fusion = fusion.resolve(&self.embedder.fingerprint().model);
         let t0 = Instant::now();
         let need_vec = !matches!(fusion, Fusion::LexicalOnly);
-        let (vector, embedding_tokens) = if need_vec {
+        let (vector, embedding_tokens, embedding_estimated) = if need_vec {
             let resp = self
                 .embedder
                 .embed(EmbedRequest {
@@ -149,9 +151,9 @@ impl Retriever {
                     retry_after: None,
                     message: "returned no vector for the question".into(),
                 })?;
-            (Some(v), resp.tokens)
+            (Some(v), resp.tokens, resp.estimated)
         } else {
-            (None, 0)
+            (None, 0, false)
         };
         let embed_ms = round_ms(t0.elapsed().as_secs_f64() * 1e3);
         let t1 = Instant::now();
@@ -242,6 +244,7 @@ impl Retriever {
             hits,
             no_answer: decision,
             embedding_tokens,
+            embedding_estimated,
             embed_ms,
             search_ms: round_ms(t1.elapsed().as_secs_f64() * 1e3),
         })
