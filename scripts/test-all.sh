@@ -8,12 +8,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# One package selection for every cargo call, so dependency features resolve the same way and
+# nothing is compiled twice.
+pkgs=(--workspace --exclude ragcore-py --exclude ragcore-node)
+
 step "Rust tests (workspace; the bindings are tested through their own languages below)"
-cargo test --workspace --exclude ragcore-py --exclude ragcore-node --all-targets
-cargo test --workspace --exclude ragcore-py --exclude ragcore-node --doc
+cargo test "${pkgs[@]}" --all-targets
+cargo test "${pkgs[@]}" --doc
 
 step "Demo on the embedded default (must refuse the UFO question)"
-demo_out="$(cargo run -q -p ragcore-cli -- demo)"
+demo_out="$("${CARGO_TARGET_DIR:-target}/debug/ragcore" demo)"
 printf '%s\n' "$demo_out"
 grep -A1 'UFO' <<<"$demo_out" | grep -q 'not in the knowledge base\|does not contain' \
   || { echo "demo: the UFO question was not refused" >&2; exit 1; }
@@ -23,7 +27,7 @@ if [ "${RAGCORE_SKIP_MODELS:-0}" != "1" ]; then
   scripts/models.sh install
   trap 'scripts/models.sh stop >/dev/null 2>&1 || true' EXIT
   eval "$(scripts/models.sh start)"
-  cargo test -p ragcore --test e2e_real_models -- --ignored --nocapture
+  cargo test "${pkgs[@]}" --test e2e_real_models -- --ignored --nocapture
   scripts/models.sh stop
   trap - EXIT
 fi
