@@ -32,7 +32,7 @@ pub enum Fusion {
         vector_weight: f32,
     },
     /// Chosen from the embedder when the retriever is built: `Linear { vector_weight: 0.3 }`
-    /// for the hashing embedder, `Normalized { vector_weight: 0.7 }` for any other (semantic)
+    /// for the hashing embedder, `Normalized { vector_weight: 0.5 }` for any other (semantic)
     /// embedder — the settings that won on DRCD, COVID-QA and XQuAD (docs/retrieval.md).
     #[default]
     Auto,
@@ -49,7 +49,7 @@ impl Fusion {
             Fusion::Auto if embedder_model.starts_with("hashing") => {
                 Fusion::Linear { vector_weight: 0.3 }
             }
-            Fusion::Auto => Fusion::Normalized { vector_weight: 0.7 },
+            Fusion::Auto => Fusion::Normalized { vector_weight: 0.5 },
             other => other,
         }
     }
