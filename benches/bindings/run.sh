@@ -10,7 +10,7 @@ flag=(); [ "$PROFILE" = release ] && flag=(--release)
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 questions=("退貨要在幾天內申請？" "How long is the warranty?" "運費怎麼計算？" "Can I pay in installments?" "冷氣安裝銅管超過 4 米怎麼收費？")
 
-cargo build -q "${flag[@]}" -p ragcore-cli -p ragcore --example retrieve_loop
+cargo build -q "${flag[@]}" -p ragcore-cli -p ragcore --bins --example retrieve_loop
 bin="target/$([ "$PROFILE" = release ] && echo release || echo debug)"
 "$bin/ragcore" ingest examples/faq --kb "$work/kb" --tenant bench >/dev/null
 
