@@ -148,5 +148,69 @@ fn search(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, chunking, search);
+/// HNSW walk (not the exact path): 20,000 random unit vectors of 384 dimensions in one tenant,
+/// written through the store API.
+fn hnsw(c: &mut Criterion) {
+    use ragcore::embed::EmbedderFingerprint;
+    use ragcore::store::{ChunkRecord, DocumentRecord, LocalStore, LocalStoreConfig, UpsertRequest, VectorStore};
+    const N: usize = 20_000;
+    const D: usize = 384;
+    let mut x: u64 = 0x1234_5678_9abc_def1;
+    let mut unit = || {
+        let mut v: Vec<f32> = (0..D)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect();
+        ragcore::embed::l2_normalize(&mut v);
+        v
+    };
+    let rt = rt();
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let fp = EmbedderFingerprint { model: "bench-random".into(), dimensions: D, normalized: true };
+    let cfg = LocalStoreConfig { fingerprint: fp, profile: "bench".into(), ann: Default::default() };
+    let docs: Vec<DocumentRecord> = (0..N)
+        .map(|i| {
+            let doc = Document::new(format!("d{i}"), format!("document {i}"));
+            let chunk = ragcore::Chunk {
+                id: format!("c{i}"),
+                document_id: doc.id.clone(),
+                ordinal: 0,
+                context: String::new(),
+                text: doc.text.clone(),
+                tokens: 3,
+            };
+            DocumentRecord {
+                content_hash: format!("h{i}"),
+                chunks: vec![ChunkRecord { chunk, lexical_terms: format!("document {i}"), vector: Some(unit()) }],
+                document: doc,
+            }
+        })
+        .collect();
+    let store = match rt.block_on(async {
+        let s = LocalStore::open_async(dir.path(), cfg).await?;
+        s.upsert(UpsertRequest { tenant: "t".into(), documents: docs, delete_document_ids: vec![], note: "bench".into() }).await?;
+        Ok::<_, ragcore::Error>(s)
+    }) {
+        Ok(s) => s,
+        Err(e) => panic!("setup: {e}"),
+    };
+    let queries: Vec<Vec<f32>> = (0..64).map(|_| unit()).collect();
+    let mut i = 0;
+    c.bench_function("vector_search/hnsw_20k_384d", |b| {
+        b.iter(|| {
+            i = (i + 1) % queries.len();
+            rt.block_on(store.vector_search(VectorSearchRequest { vector: queries[i].clone(), scope: Scope::tenant("t"), k: 10 }))
+                .map(|h| h.len())
+        })
+    });
+}
+
+criterion_group!(benches, chunking, search, hnsw);
 criterion_main!(benches);

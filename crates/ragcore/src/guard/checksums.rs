@@ -57,28 +57,102 @@ pub fn luhn(s: &str) -> bool {
 /// A payment card number: 12 to 19 digits, Luhn-valid, not a single repeated digit.
 pub fn credit_card(s: &str) -> bool {
     match digits(s) {
-        Some(d) if (12..=19).contains(&d.len()) => {
-            luhn_digits(&d) && d.iter().any(|&x| x != d[0])
-        }
+        Some(d) if (12..=19).contains(&d.len()) => luhn_digits(&d) && d.iter().any(|&x| x != d[0]),
         _ => false,
     }
 }
 
 /// IBAN lengths per country (ISO 13616 registry).
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16),
-    ("BG", 22), ("BH", 22), ("BI", 27), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22),
-    ("CY", 28), ("CZ", 24), ("DE", 22), ("DJ", 27), ("DK", 18), ("DO", 28), ("EE", 20),
-    ("EG", 29), ("ES", 24), ("FI", 18), ("FK", 18), ("FO", 18), ("FR", 27), ("GB", 22),
-    ("GE", 22), ("GI", 23), ("GL", 18), ("GR", 27), ("GT", 28), ("HN", 28), ("HR", 21),
-    ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23), ("IS", 26), ("IT", 27), ("JO", 30),
-    ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32), ("LI", 21), ("LT", 20), ("LU", 20),
-    ("LV", 21), ("LY", 25), ("MC", 27), ("MD", 24), ("ME", 22), ("MK", 19), ("MN", 20),
-    ("MR", 27), ("MT", 31), ("MU", 30), ("NI", 28), ("NL", 18), ("NO", 15), ("OM", 23),
-    ("PK", 24), ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22),
-    ("RU", 33), ("SA", 24), ("SC", 31), ("SD", 18), ("SE", 24), ("SI", 19), ("SK", 24),
-    ("SM", 27), ("SO", 23), ("ST", 25), ("SV", 28), ("TL", 23), ("TN", 24), ("TR", 26),
-    ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20), ("YE", 30),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BI", 27),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DJ", 27),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FK", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HN", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("LY", 25),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
+    ("NL", 18),
+    ("NO", 15),
+    ("OM", 23),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
+    ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+    ("YE", 30),
 ];
 
 /// The IBAN length registered for a two-letter country code, if the country uses IBANs.
@@ -126,8 +200,8 @@ pub fn iban(s: &str) -> bool {
 /// Numeric codes of the first letter of a Taiwan ID (A=10 ... Z=33, with I, O, W, X, Y, Z out of
 /// order as the Ministry of the Interior assigned them).
 const TW_LETTER: [u32; 26] = [
-    10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32,
-    30, 31, 33,
+    10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30,
+    31, 33,
 ];
 
 /// The kind of a valid Taiwan identity number.
@@ -233,9 +307,7 @@ pub fn verhoeff(s: &str) -> bool {
 /// India Aadhaar: 12 digits, first 2-9, Verhoeff-valid, not a palindrome.
 pub fn aadhaar(s: &str) -> bool {
     match digits(s) {
-        Some(d) if d.len() == 12 && d[0] >= 2 => {
-            verhoeff(s) && d.iter().ne(d.iter().rev())
-        }
+        Some(d) if d.len() == 12 && d[0] >= 2 => verhoeff(s) && d.iter().ne(d.iter().rev()),
         _ => false,
     }
 }
@@ -283,7 +355,11 @@ pub fn us_npi(s: &str) -> bool {
 pub fn aba_routing(s: &str) -> bool {
     match digits(s) {
         Some(d) if d.len() == 9 && d.iter().any(|&x| x != 0) => {
-            let sum: u32 = d.iter().zip([3, 7, 1].iter().cycle()).map(|(a, w)| a * w).sum();
+            let sum: u32 = d
+                .iter()
+                .zip([3, 7, 1].iter().cycle())
+                .map(|(a, w)| a * w)
+                .sum();
             sum % 10 == 0
         }
         _ => false,
@@ -394,7 +470,11 @@ pub fn kr_registration(s: &str) -> Option<bool> {
     if d.len() != 13 || !(1..=8).contains(&d[6]) {
         return None;
     }
-    let century = if matches!(d[6], 1 | 2 | 5 | 6) { 1900 } else { 2000 };
+    let century = if matches!(d[6], 1 | 2 | 5 | 6) {
+        1900
+    } else {
+        2000
+    };
     if !valid_date(century + num(&d[..2]), num(&d[2..4]), num(&d[4..6])) {
         return None;
     }
@@ -409,7 +489,9 @@ pub fn kr_registration(s: &str) -> Option<bool> {
 /// samordningsnummer) and Luhn over the last ten digits.
 pub fn se_personnummer(s: &str) -> bool {
     let d: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-    if s.chars().any(|c| !c.is_ascii_digit() && c != '-' && c != '+') {
+    if s.chars()
+        .any(|c| !c.is_ascii_digit() && c != '-' && c != '+')
+    {
         return false;
     }
     let ten = match d.len() {
@@ -551,7 +633,13 @@ pub fn btc_bech32(s: &str) -> bool {
         };
         values.push(v as u8);
     }
-    const GEN: [u32; 5] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk: u32 = 1;
     for v in values {
         let top = chk >> 25;

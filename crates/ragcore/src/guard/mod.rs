@@ -2,8 +2,11 @@
 //! This module holds the [`Guardrail`] trait and the first two guards; each guard reports a
 //! [`Verdict`] and may rewrite the text (redaction) or block the request.
 
+pub mod checksums;
+mod injection;
 mod length;
 mod pii;
+mod secrets;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -11,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::types::{Scope, Verdict};
 
+pub use injection::{normalize_for_injection, InjectionDetector, InjectionReport};
 pub use length::InputLengthGuard;
-pub use pii::PiiRedactor;
+pub use pii::{PiiKind, PiiRedactor, PiiSpan, Redaction, RedactionMode};
+pub use secrets::{shannon_entropy, SecretAction, SecretKind, SecretScanner, SecretSpan};
 
 /// Removes redaction placeholders (`[EMAIL]`, `[PHONE]`, ...) from a text, so they do not take
 /// part in retrieval as if they were words of the question.

@@ -1,51 +1,360 @@
-//! [`PiiRedactor`]: finds e-mail addresses and phone numbers (international, Taiwan mobile and
-//! landline forms) and replaces them with `[EMAIL]` / `[PHONE]`.
+//! [`PiiRedactor`]: finds personal data — e-mail addresses, phone numbers (international, Taiwan
+//! mobile and landline, North American, China and Philippine mobile), payment cards (Luhn), IBANs
+//! (mod 97), IP and MAC addresses, Bitcoin addresses, Taiwan national IDs and resident
+//! certificates, China resident IDs and a set of checksummed national numbers — and replaces them
+//! with typed placeholders (`[EMAIL]`) or stable short hashes (`[EMAIL_3F2A9C]`).
+//!
+//! Detection runs on a folded copy of the text (full-width ASCII to half-width, zero-width and
+//! bidi control characters removed, Unicode dashes and spaces to ASCII) and maps every span back
+//! to byte offsets of the original. Each candidate gets a score: a base score from its format and
+//! check digit, raised when a context word (`phone`, `身分證`, `card` ...) is nearby; spans under
+//! the minimum score (default 0.5) are dropped, and overlapping spans keep the best one. All
+//! patterns are compiled once in [`PiiRedactor::new`] and run on the linear-time `regex` engine.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
 
 use async_trait::async_trait;
 use regex::Regex;
+use sha2::{Digest, Sha256};
 
+use super::checksums as ck;
 use super::{GuardOutcome, GuardRequest, Guardrail};
 use crate::error::{Error, Result};
-use crate::text::normalize_digits;
 use crate::types::{Verdict, VerdictAction};
 
-/// Redacts e-mail addresses and phone numbers in questions and answers.
+/// Declares [`PiiKind`] with its label and context words (`|`-separated) in one table.
+macro_rules! pii_kinds {
+    ($($(#[doc = $doc:literal])* $name:ident = $label:literal, $ctx:literal;)*) => {
+        /// The kinds of personal data [`PiiRedactor`] detects.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum PiiKind {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl PiiKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [PiiKind] = &[$(PiiKind::$name),*];
+
+            /// The upper-case label used in placeholders and verdicts (`EMAIL`, `PHONE`,
+            /// `TW_ID` ...).
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(PiiKind::$name => $label,)*
+                }
+            }
+
+            /// Words that, found near a candidate, raise its score (`|`-separated, matched
+            /// case-insensitively; ASCII words must stand alone).
+            fn context(self) -> &'static str {
+                match self {
+                    $(PiiKind::$name => $ctx,)*
+                }
+            }
+        }
+    };
+}
+
+pii_kinds! {
+    /// E-mail address.
+    Email = "EMAIL", "";
+    /// Phone number (international `+CC`, Taiwan mobile/landline, North American, China and
+    /// Philippine mobile, and digit groups next to a phone context word).
+    Phone = "PHONE", "phone|tel|call|mobile|cell|fax|office|contact|sms|whatsapp|desk|messages to|answering at|電話|电话|手機|手机|聯絡|联系|撥打|拨打|致電|專線|市話|分機";
+    /// Payment card number (12-19 digits, Luhn-valid).
+    CreditCard = "CREDIT_CARD", "card|credit|debit|cc|visa|mastercard|amex|信用卡|卡號|卡号|金融卡|刷卡";
+    /// International bank account number (country length + mod 97).
+    Iban = "IBAN", "iban|account|bank|帳戶|账户|匯款|汇款";
+    /// IPv4 or IPv6 address (optionally with a CIDR prefix).
+    IpAddress = "IP_ADDRESS", "ip|server|host|address";
+    /// MAC address (colon, dash or Cisco dotted form).
+    MacAddress = "MAC_ADDRESS", "mac|hardware";
+    /// Bitcoin address (Base58Check or bech32).
+    CryptoWallet = "CRYPTO", "wallet|bitcoin|btc|錢包|钱包";
+    /// Taiwan national ID (身分證字號).
+    TwNationalId = "TW_ID", "身分證|身份證|身分证|身份证|證號|证号|id";
+    /// Taiwan resident certificate number (居留證/統一證號), old and 2021 formats.
+    TwResidentCertificate = "TW_RESIDENT_ID", "居留證|居留证|統一證號|证号|證號|arc|id";
+    /// China resident identity number (居民身份证, 18 characters).
+    CnResidentId = "CN_ID", "身份证|身分證|身份證|证件|id";
+    /// US Social Security number.
+    UsSsn = "US_SSN", "ssn|social security";
+    /// US Individual Taxpayer Identification Number.
+    UsItin = "US_ITIN", "itin|tax id|taxpayer";
+    /// US National Provider Identifier (context word needed).
+    UsNpi = "US_NPI", "npi|provider";
+    /// US ABA bank routing number (context word needed).
+    UsBankRouting = "US_ROUTING", "routing|aba|bank";
+    /// Canadian Social Insurance Number (context word needed).
+    CaSin = "CA_SIN", "sin|nas|social insurance|assurance sociale";
+    /// UK NHS number (context word needed).
+    UkNhs = "UK_NHS", "nhs|health";
+    /// UK National Insurance number.
+    UkNino = "UK_NINO", "nino|national insurance";
+    /// Australian Business Number (context word needed).
+    AuAbn = "AU_ABN", "abn|business number";
+    /// India Aadhaar number (Verhoeff).
+    InAadhaar = "IN_AADHAAR", "aadhaar|aadhar|uid";
+    /// India PAN (permanent account number).
+    InPan = "IN_PAN", "pan|permanent account";
+    /// Finnish personal identity code (henkilötunnus).
+    FiPersonalId = "FI_ID", "hetu|henkilötunnus|personal identity";
+    /// Swedish personal identity number (personnummer).
+    SePersonnummer = "SE_ID", "personnummer|pnr|personal identity";
+    /// Polish PESEL.
+    PlPesel = "PL_PESEL", "pesel";
+    /// Turkish national ID (T.C. Kimlik No).
+    TrNationalId = "TR_ID", "kimlik|tc|national id|identity";
+    /// South Korean resident or foreigner registration number.
+    KrRegistration = "KR_ID", "rrn|frn|registration|주민등록|외국인등록";
+    /// Thai national ID (context word needed).
+    ThNationalId = "TH_ID", "tnin|national id|ประชาชน";
+    /// South African ID number.
+    ZaId = "ZA_ID", "id number|identity";
+    /// Spanish DNI/NIF.
+    EsNif = "ES_NIF", "dni|nif|identificación";
+    /// Spanish NIE.
+    EsNie = "ES_NIE", "nie|extranjero|identificación";
+    /// Singapore NRIC/FIN.
+    SgNric = "SG_NRIC", "nric|fin";
+}
+
+/// One detected piece of personal data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PiiSpan {
+    /// What it is.
+    pub kind: PiiKind,
+    /// Byte offset of the first byte in the original text.
+    pub start: usize,
+    /// Byte offset just past the last byte in the original text.
+    pub end: usize,
+    /// Confidence in 0..=1 (format + check digit, raised by context words).
+    pub score: f32,
+}
+
+/// How detected values are replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RedactionMode {
+    /// A typed placeholder: `[EMAIL]`, `[PHONE]` ...
+    #[default]
+    Mask,
+    /// A typed placeholder with a stable short hash of the value, `[EMAIL_3F2A9C]`: the same value
+    /// always gives the same tag (set a key with [`PiiRedactor::with_hash_key`] so tags cannot be
+    /// reversed by hashing guessed values). Letters, digits and `_` only, so
+    /// [`super::strip_placeholders`] still removes it.
+    Hash,
+}
+
+/// The result of [`PiiRedactor::redaction`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redaction {
+    /// The text with every span replaced.
+    pub text: String,
+    /// The spans found, as byte offsets into the original text.
+    pub spans: Vec<PiiSpan>,
+}
+
+/// Validates and scores a match (`text, start, end`) into candidate spans of the folded text.
+type Classify = fn(&str, usize, usize, &mut Vec<PiiSpan>);
+
 #[derive(Debug, Clone)]
+struct Rule {
+    re: Regex,
+    classify: Classify,
+}
+
+/// Detects and redacts personal data in questions and answers.
+#[derive(Clone)]
 pub struct PiiRedactor {
-    email: Regex,
-    phone: Regex,
+    rules: Vec<Rule>,
+    mode: RedactionMode,
+    min_score: f32,
+    disabled: Vec<PiiKind>,
+    hash_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for PiiRedactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PiiRedactor")
+            .field("rules", &self.rules.len())
+            .field("mode", &self.mode)
+            .field("min_score", &self.min_score)
+            .field("disabled", &self.disabled)
+            .field("hash_key", &"[redacted]")
+            .finish()
+    }
+}
+
+const CONTEXT_BOOST: f32 = 0.35;
+
+/// `(pattern, classifier)` pairs; the classifier validates a match and scores it.
+macro_rules! rules {
+    ($($re:literal => $f:expr;)*) => { [$(($re, $f as Classify)),*] };
 }
 
 impl PiiRedactor {
-    /// Compiles the patterns.
+    /// Compiles the patterns (mask mode, minimum score 0.5, every kind enabled).
     pub fn new() -> Result<Self> {
-        let email = Regex::new(r"(?i)(?-u:\b)[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}(?-u:\b)")
-            .map_err(|e| Error::Internal(format!("email pattern: {e}")))?;
-        // Taiwan mobile 09xx-xxx-xxx (and +886 9xx...), Taiwan landline (0x) xxxx-xxxx, and
-        // international +CC numbers; separators: space, dash, dot, parentheses.
-        let phone = Regex::new(concat!(
-            r"(?:\+886[\s\-]?9\d{2}[\s\-]?\d{3}[\s\-]?\d{3})",
-            r"|(?:(?-u:\b)09\d{2}[\s\-]?\d{3}[\s\-]?\d{3}(?-u:\b))",
-            r"|(?:\(0\d{1,2}\)\s?\d{3,4}[\s\-]?\d{4}(?-u:\b))",
-            r"|(?:(?-u:\b)0\d{1,2}[\s\-]\d{3,4}[\s\-]?\d{4}(?-u:\b))",
-            r"|(?:\+\d{1,3}[\s\-]?\(?\d{1,4}\)?(?:[\s\-]?\d{2,4}){2,4}(?-u:\b))",
-        ))
-        .map_err(|e| Error::Internal(format!("phone pattern: {e}")))?;
-        Ok(PiiRedactor { email, phone })
+        let table = rules! {
+            r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}(?-u:\b)" => email;
+            r"(?:\+?886[\s\-]?|\(?0)9\d{2}\)?[\s\-]?\d{3}[\s\-]?\d{3}(?-u:\b)" => phone_tw;
+            r"(?:\+?63[\s\-]?|(?-u:\b)0)9\d{2}[\s\-]?\d{3}[\s\-]?\d{4}(?-u:\b)" => phone_ph;
+            r"(?:\(0\d{1,2}\)\s?\d{3,4}[\s\-]?\d{4}|(?-u:\b)0\d{1,2}[\s\-]\d{3,4}[\s\-]?\d{4})(?-u:\b)" => phone_landline;
+            r"\+\d{1,3}(?:[\s\-.]?\(?\d{1,5}\)?){1,6}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?-u:\b)" => phone_international;
+            r"(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s\-.])\d{3}[\s\-.]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?-u:\b)" => phone_nanp;
+            r"(?:\(\d{2,4}\)|(?-u:\b)\d{2,4})(?:[ \-.]\d{2,8}){1,4}(?-u:\b)" => phone_generic;
+            r"(?-u:\b)(?:\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{1,7}|\d{4}[ \-]\d{6}[ \-]\d{4,5})(?-u:\b)" => card_grouped;
+            r"(?-u:\b)\d{9,19}[Xx]?(?-u:\b)" => bare_digits;
+            r"(?-u:\b)(?:\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{3}[ \-]\d{3}[ \-]\d{3,4}|\d{4}[ \-:]\d{4}[ \-:]\d{4}|\d{4}[ \-]\d{3}[ \-]\d{3}|\d{6}-\d{7}|\d{2} \d{3} \d{3} \d{3}|(?:\d{2})?\d{6}[\-+]\d{4})(?-u:\b)" => grouped_ids;
+            r"(?-u:\b)[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){11,30}(?-u:\b)" => iban;
+            r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)(?:/\d{1,2}(?-u:\b))?" => ipv4;
+            r"(?i)(?:[0-9a-f]{1,4})?(?::(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{1,4})?){2,8}(?:/\d{1,3})?" => ipv6;
+            r"(?i)(?-u:\b)(?:(?:[0-9a-f]{2}:){5}[0-9a-f]{2}|(?:[0-9a-f]{2}-){5}[0-9a-f]{2}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})(?-u:\b)" => mac;
+            r"(?-u:\b)(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|bc1[02-9ac-hj-np-z]{11,71})(?-u:\b)" => crypto;
+            r"(?i)(?-u:\b)[a-z][12a-d89]\d{8}(?-u:\b)" => tw_id;
+            r"(?i)(?-u:\b)(?:\d{6}[\-+a-fu-y]\d{3}[0-9a-y]|[xyz]-?\d{7}-?[a-z]|\d{7,8}-?[a-z]|[stfg]\d{7}[a-z])(?-u:\b)" => alnum_ids;
+            r"(?i)(?-u:\b)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z] ?\d{2} ?\d{2} ?\d{2} ?[a-d](?-u:\b)" => uk_nino;
+            r"(?-u:\b)[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?-u:\b)" => in_pan;
+        };
+        let mut rules = Vec::with_capacity(table.len());
+        for (pattern, classify) in table {
+            let re = Regex::new(pattern)
+                .map_err(|e| Error::Internal(format!("PII pattern {pattern:?}: {e}")))?;
+            rules.push(Rule { re, classify });
+        }
+        Ok(PiiRedactor {
+            rules,
+            mode: RedactionMode::Mask,
+            min_score: 0.5,
+            disabled: Vec::new(),
+            hash_key: Vec::new(),
+        })
     }
 
-    /// Returns the redacted text and the number of e-mails and phones found.
-    pub fn redact(&self, text: &str) -> (String, usize, usize) {
-        let folded = normalize_digits(text);
-        let emails = self.email.find_iter(&folded).count();
-        let s = self.email.replace_all(&folded, "[EMAIL]");
-        let phones = self.phone.find_iter(&s).count();
-        let s = self.phone.replace_all(&s, "[PHONE]");
-        if emails + phones == 0 {
-            (text.to_string(), 0, 0)
-        } else {
-            (s.into_owned(), emails, phones)
+    /// Sets the replacement mode.
+    pub fn with_mode(mut self, mode: RedactionMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the minimum score a span needs to be reported (default 0.5; 0.8 keeps only strongly
+    /// validated formats, 0.3 also reports bare numbers whose check digit fits but that have no
+    /// context word nearby).
+    pub fn with_min_score(mut self, min_score: f32) -> Self {
+        self.min_score = min_score.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Restricts detection to the given kinds.
+    pub fn with_kinds(mut self, kinds: &[PiiKind]) -> Self {
+        self.disabled = PiiKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| !kinds.contains(k))
+            .collect();
+        self
+    }
+
+    /// Sets the secret key mixed into [`RedactionMode::Hash`] tags.
+    pub fn with_hash_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.hash_key = key.as_ref().to_vec();
+        self
+    }
+
+    /// Finds personal data, sorted by position, without overlaps (byte offsets of `text`).
+    pub fn detect(&self, text: &str) -> Vec<PiiSpan> {
+        let folded = Folded::new(text);
+        let norm: &str = &folded.text;
+        let mut cands = Vec::new();
+        for rule in &self.rules {
+            for m in rule.re.find_iter(norm) {
+                (rule.classify)(norm, m.start(), m.end(), &mut cands);
+            }
         }
+        let mut scored: Vec<PiiSpan> = cands
+            .into_iter()
+            .filter(|c| !self.disabled.contains(&c.kind))
+            .map(|mut c| {
+                if c.score < 1.0 && has_context(norm, c.start, c.end, c.kind.context()) {
+                    c.score = (c.score + CONTEXT_BOOST).min(1.0);
+                }
+                c
+            })
+            .filter(|c| c.score >= self.min_score)
+            .collect();
+        scored.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut kept: Vec<PiiSpan> = Vec::with_capacity(scored.len());
+        for c in scored {
+            match kept.last_mut() {
+                Some(last) if c.start < last.end => {
+                    let better = c.score > last.score
+                        || (c.score == last.score && c.end - c.start > last.end - last.start);
+                    if better {
+                        *last = c;
+                    }
+                }
+                _ => kept.push(c),
+            }
+        }
+        for c in &mut kept {
+            (c.start, c.end) = folded.original(c.start, c.end);
+        }
+        kept
+    }
+
+    /// Detects and replaces personal data (typed placeholders or hashes, per the mode).
+    pub fn redaction(&self, text: &str) -> Redaction {
+        let spans = self.detect(text);
+        if spans.is_empty() {
+            return Redaction {
+                text: text.to_string(),
+                spans,
+            };
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for s in &spans {
+            out.push_str(&text[at..s.start]);
+            out.push('[');
+            out.push_str(s.kind.label());
+            if self.mode == RedactionMode::Hash {
+                out.push('_');
+                out.push_str(&self.tag(s.kind, &text[s.start..s.end]));
+            }
+            out.push(']');
+            at = s.end;
+        }
+        out.push_str(&text[at..]);
+        Redaction { text: out, spans }
+    }
+
+    /// Returns the redacted text (every kind is redacted) and the number of e-mail addresses and
+    /// phone numbers found (kept for callers of the first version of this guard).
+    pub fn redact(&self, text: &str) -> (String, usize, usize) {
+        let r = self.redaction(text);
+        let count = |k: PiiKind| r.spans.iter().filter(|s| s.kind == k).count();
+        let (emails, phones) = (count(PiiKind::Email), count(PiiKind::Phone));
+        (r.text, emails, phones)
+    }
+
+    /// Six upper-case hex digits of SHA-256(key, kind, value with separators removed).
+    fn tag(&self, kind: PiiKind, value: &str) -> String {
+        let canonical: String = Folded::new(value)
+            .text
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '@' || *c == '.' || *c == ':')
+            .flat_map(char::to_uppercase)
+            .collect();
+        let mut h = Sha256::new();
+        h.update(&self.hash_key);
+        h.update(kind.label().as_bytes());
+        h.update([0]);
+        h.update(canonical.as_bytes());
+        h.finalize()[..3]
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
     }
 }
 
@@ -56,8 +365,18 @@ impl Guardrail for PiiRedactor {
     }
 
     async fn check(&self, request: GuardRequest) -> Result<GuardOutcome> {
-        let (text, emails, phones) = self.redact(&request.text);
-        let found = emails + phones > 0;
+        let r = self.redaction(&request.text);
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &r.spans {
+            *counts.entry(s.kind.label()).or_default() += 1;
+        }
+        let found = !r.spans.is_empty();
+        let detail = if found {
+            let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            format!("redacted {}: {}", r.spans.len(), parts.join(", "))
+        } else {
+            "no personal data found".into()
+        };
         Ok(GuardOutcome {
             verdict: Verdict {
                 name: self.name(),
@@ -67,11 +386,409 @@ impl Guardrail for PiiRedactor {
                 } else {
                     VerdictAction::Pass
                 },
-                detail: format!("{emails} e-mail, {phones} phone"),
+                detail,
             },
-            rewritten: found.then_some(text),
+            rewritten: found.then_some(r.text),
         })
     }
+}
+
+/// The text folded for matching, with a map back to original byte offsets.
+pub(super) struct Folded<'a> {
+    /// The folded text.
+    pub(super) text: Cow<'a, str>,
+    /// For each folded byte: (start, end) byte offsets of the original character.
+    map: Option<Vec<(usize, usize)>>,
+}
+
+/// What folding does to one character (between `prev` and `next`): `None` keeps it,
+/// `Some(None)` drops it, `Some(Some(c))` replaces it.
+fn fold_char(c: char, prev: Option<char>, next: Option<char>) -> Option<Option<char>> {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => Some(char::from_u32(c as u32 - 0xFEE0)),
+        '\u{3000}' | '\u{00A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' => {
+            Some(Some(' '))
+        }
+        '\u{200B}'..='\u{200F}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{180E}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => Some(None),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' => Some(Some('-')),
+        _ => super::injection::fold_confusable(c, prev, next).map(Some),
+    }
+}
+
+impl<'a> Folded<'a> {
+    /// Folds `text` (borrowed when nothing changes).
+    pub(super) fn new(text: &'a str) -> Self {
+        let fold_at = |i: usize, c: char| {
+            let prev = text[..i].chars().next_back();
+            fold_char(c, prev, text[i + c.len_utf8()..].chars().next())
+        };
+        if text.is_ascii() || !text.char_indices().any(|(i, c)| fold_at(i, c).is_some()) {
+            return Folded {
+                text: Cow::Borrowed(text),
+                map: None,
+            };
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut map = Vec::with_capacity(text.len());
+        for (i, c) in text.char_indices() {
+            let folded = match fold_at(i, c) {
+                None => Some(c),
+                Some(r) => r,
+            };
+            if let Some(f) = folded {
+                out.push(f);
+                map.extend(std::iter::repeat_n((i, i + c.len_utf8()), f.len_utf8()));
+            }
+        }
+        Folded {
+            text: Cow::Owned(out),
+            map: Some(map),
+        }
+    }
+
+    /// Original byte range of the folded range `start..end` (non-empty).
+    pub(super) fn original(&self, start: usize, end: usize) -> (usize, usize) {
+        match &self.map {
+            None => (start, end),
+            Some(map) => {
+                let s = map.get(start).map_or(0, |p| p.0);
+                let e = map.get(end.saturating_sub(1)).map_or(s, |p| p.1);
+                (s, e.max(s))
+            }
+        }
+    }
+}
+
+/// True when one of `words` (`|`-separated) occurs in a window around `start..end` of `text`.
+fn has_context(text: &str, start: usize, end: usize, words: &str) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let mut lo = start.saturating_sub(48);
+    while !text.is_char_boundary(lo) {
+        lo -= 1;
+    }
+    let mut hi = (end + 24).min(text.len());
+    while !text.is_char_boundary(hi) {
+        hi += 1;
+    }
+    let window = text[lo..hi].to_lowercase();
+    words.split('|').any(|w| {
+        window.match_indices(w).any(|(i, _)| {
+            if !w.is_ascii() {
+                return true;
+            }
+            let before = window[..i].chars().next_back();
+            let after = window[i + w.len()..].chars().next();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric())
+                && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    })
+}
+
+fn digit_count(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_digit).count()
+}
+
+fn prev_char(text: &str, at: usize) -> Option<char> {
+    text[..at].chars().next_back()
+}
+
+fn next_char(text: &str, at: usize) -> Option<char> {
+    text[at..].chars().next()
+}
+
+fn push(out: &mut Vec<PiiSpan>, kind: PiiKind, start: usize, end: usize, score: f32) {
+    out.push(PiiSpan {
+        kind,
+        start,
+        end,
+        score,
+    });
+}
+
+fn email(_: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    push(out, PiiKind::Email, s, e, 0.95);
+}
+
+/// Phone candidates must not continue a longer number or word on the left.
+fn phone_at(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>, score: f32) {
+    if !prev_char(t, s).is_some_and(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.') {
+        push(out, PiiKind::Phone, s, e, score);
+    }
+}
+
+fn phone_tw(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    phone_at(t, s, e, out, 0.9);
+}
+
+fn phone_ph(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    phone_at(t, s, e, out, 0.6);
+}
+
+fn phone_landline(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    phone_at(t, s, e, out, 0.7);
+}
+
+fn phone_international(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let core = t[s..e].split(['x', 'e']).next().unwrap_or("");
+    if (8..=15).contains(&digit_count(core)) {
+        phone_at(t, s, e, out, 0.8);
+    }
+}
+
+fn phone_nanp(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    if t[s..e].bytes().find(u8::is_ascii_digit).unwrap_or(b'0') >= b'2' {
+        phone_at(t, s, e, out, 0.6);
+    }
+}
+
+/// A plausible day-month-year (or year-month-day) in the first three groups.
+fn date_like(groups: &[&str]) -> bool {
+    let n: Vec<u32> = groups
+        .iter()
+        .take(3)
+        .filter_map(|g| g.parse().ok())
+        .collect();
+    if n.len() < 3 || groups.iter().take(3).any(|g| g.len() > 4) {
+        return false;
+    }
+    let (a, b, c) = (n[0], n[1], n[2]);
+    let md = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
+    (groups[0].len() == 4 && md(b, c))
+        || (groups[2].len() >= 2 && groups[0].len() <= 2 && (md(b, a) || md(a, b)))
+}
+
+/// Digit groups: four or more groups (`0494 92 82 32`, `01.84.17.61.18`) are phone-shaped on
+/// their own; two or three groups (`358 0594`) need a phone word nearby.
+fn phone_generic(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let v = &t[s..e];
+    let groups: Vec<&str> = v
+        .split([' ', '-', '.'])
+        .map(|g| g.trim_matches(['(', ')']))
+        .collect();
+    let n = digit_count(v);
+    if (7..=12).contains(&n) && !date_like(&groups) {
+        let score = if groups.len() >= 4 && n >= 8 {
+            0.55
+        } else {
+            0.3
+        };
+        phone_at(t, s, e, out, score);
+    }
+}
+
+fn card_score(digits: &str) -> f32 {
+    let b = digits.as_bytes();
+    let known = match b.first() {
+        Some(b'4' | b'2' | b'6') => true,
+        Some(b'5') => matches!(b.get(1), Some(b'1'..=b'5')) || b.len() == 16,
+        Some(b'3') => matches!(b.get(1), Some(b'0' | b'4'..=b'8')),
+        _ => false,
+    };
+    match (b.len(), known) {
+        (15 | 16, true) => 0.85,
+        (16, false) | (19, true) => 0.6,
+        _ => 0.45,
+    }
+}
+
+fn card_grouped(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    if ck::credit_card(&t[s..e]) {
+        let d: String = t[s..e].chars().filter(char::is_ascii_digit).collect();
+        push(out, PiiKind::CreditCard, s, e, card_score(&d) + 0.05);
+    }
+}
+
+type Check = fn(&str) -> bool;
+
+fn kr_checked(s: &str) -> bool {
+    ck::kr_registration(s) == Some(true)
+}
+
+fn kr_unchecked(s: &str) -> bool {
+    ck::kr_registration(s) == Some(false)
+}
+
+fn cn_mobile(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+}
+
+/// Bare digit runs by length: (length, check, kind, base score). Weak checks (one check digit
+/// over 9-13 digits) score under 0.5 so they need a context word.
+const BARE: &[(usize, Check, PiiKind, f32)] = &[
+    (9, ck::us_itin, PiiKind::UsItin, 0.3),
+    (9, ck::us_ssn, PiiKind::UsSsn, 0.3),
+    (9, ck::aba_routing, PiiKind::UsBankRouting, 0.25),
+    (9, ck::ca_sin, PiiKind::CaSin, 0.3),
+    (10, ck::uk_nhs, PiiKind::UkNhs, 0.3),
+    (10, ck::us_npi, PiiKind::UsNpi, 0.3),
+    (10, ck::se_personnummer, PiiKind::SePersonnummer, 0.35),
+    (11, cn_mobile, PiiKind::Phone, 0.6),
+    (11, ck::tr_national_id, PiiKind::TrNationalId, 0.65),
+    (11, ck::pl_pesel, PiiKind::PlPesel, 0.55),
+    (11, ck::au_abn, PiiKind::AuAbn, 0.3),
+    (12, ck::aadhaar, PiiKind::InAadhaar, 0.45),
+    (12, ck::se_personnummer, PiiKind::SePersonnummer, 0.55),
+    (13, kr_checked, PiiKind::KrRegistration, 0.55),
+    (13, kr_unchecked, PiiKind::KrRegistration, 0.4),
+    (13, ck::za_id, PiiKind::ZaId, 0.5),
+    (13, ck::th_tnin, PiiKind::ThNationalId, 0.45),
+    (18, ck::cn_resident_id, PiiKind::CnResidentId, 0.95),
+];
+
+/// Bare digit runs: cards, China IDs, and the national numbers written without separators.
+fn bare_digits(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let v = &t[s..e];
+    if v.ends_with(['X', 'x']) {
+        if ck::cn_resident_id(v) {
+            push(out, PiiKind::CnResidentId, s, e, 0.95);
+        }
+        return;
+    }
+    if (12..=19).contains(&v.len()) && ck::credit_card(v) {
+        push(out, PiiKind::CreditCard, s, e, card_score(v));
+    }
+    for &(len, check, kind, score) in BARE {
+        if len == v.len() && check(v) {
+            push(out, kind, s, e, score);
+        }
+    }
+}
+
+/// National numbers in their usual groups: (group lengths, check, kind, base score).
+const GROUPED: &[(&[usize], Check, PiiKind, f32)] = &[
+    (&[3, 2, 4], ck::us_itin, PiiKind::UsItin, 0.65),
+    (&[3, 2, 4], ck::us_ssn, PiiKind::UsSsn, 0.65),
+    (&[3, 3, 3], ck::ca_sin, PiiKind::CaSin, 0.45),
+    (&[3, 3, 4], ck::uk_nhs, PiiKind::UkNhs, 0.45),
+    (&[3, 3, 4], ck::us_npi, PiiKind::UsNpi, 0.45),
+    (&[4, 3, 3], ck::us_npi, PiiKind::UsNpi, 0.45),
+    (&[4, 4, 4], ck::aadhaar, PiiKind::InAadhaar, 0.7),
+    (&[6, 7], kr_checked, PiiKind::KrRegistration, 0.8),
+    (&[6, 7], kr_unchecked, PiiKind::KrRegistration, 0.6),
+    (&[2, 3, 3, 3], ck::au_abn, PiiKind::AuAbn, 0.6),
+    (&[6, 4], ck::se_personnummer, PiiKind::SePersonnummer, 0.6),
+    (&[8, 4], ck::se_personnummer, PiiKind::SePersonnummer, 0.6),
+];
+
+fn grouped_ids(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let v = &t[s..e];
+    let shape: Vec<usize> = v.split([' ', '-', ':', '+']).map(str::len).collect();
+    for &(want, check, kind, score) in GROUPED {
+        if want == shape.as_slice() && check(v) {
+            push(out, kind, s, e, score);
+        }
+    }
+}
+
+/// An IBAN candidate is cut to its country's length; it must then end at a word boundary.
+fn iban(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let v = &t[s..e];
+    let Some(len) = v.get(..2).and_then(ck::iban_length) else {
+        return;
+    };
+    let cut = v
+        .char_indices()
+        .filter(|(_, c)| c.is_ascii_alphanumeric())
+        .nth(len - 1)
+        .map(|(i, _)| i + 1);
+    let Some(cut) = cut else { return };
+    if !next_char(t, s + cut).is_some_and(|c| c.is_ascii_alphanumeric()) && ck::iban(&v[..cut]) {
+        push(out, PiiKind::Iban, s, s + cut, 0.95);
+    }
+}
+
+/// Splits an optional `/prefix`; the prefix is kept only when it is at most `max`.
+fn split_prefix(v: &str, max: u32) -> (&str, bool) {
+    match v.split_once('/') {
+        Some((a, p)) => (a, p.parse::<u32>().is_ok_and(|p| p <= max)),
+        None => (v, false),
+    }
+}
+
+fn ipv4(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let (addr, keep_prefix) = split_prefix(&t[s..e], 32);
+    let ok = addr
+        .split('.')
+        .all(|o| o.parse::<u32>().is_ok_and(|n| n <= 255));
+    let before_ok = !prev_char(t, s).is_some_and(|c| c == '.' || c.is_ascii_alphanumeric());
+    let rest = &t[s + addr.len()..];
+    let after_ok = !(rest.starts_with('.') && rest[1..].starts_with(|c: char| c.is_ascii_digit()));
+    if ok && before_ok && after_ok {
+        let end = if keep_prefix { e } else { s + addr.len() };
+        push(out, PiiKind::IpAddress, s, end, 0.8);
+    }
+}
+
+fn ipv6(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let (addr, keep_prefix) = split_prefix(&t[s..e], 128);
+    let before = prev_char(t, s);
+    let after = next_char(t, s + addr.len());
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == ':');
+    if edge(before) || before == Some('.') || (edge(after) && after != Some('%')) {
+        return;
+    }
+    if addr.parse::<Ipv6Addr>().is_ok() {
+        let end = if keep_prefix { e } else { s + addr.len() };
+        let score = if addr == "::" { 0.5 } else { 0.85 };
+        push(out, PiiKind::IpAddress, s, end, score);
+    }
+}
+
+fn mac(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let hex: Vec<char> = t[s..e].chars().filter(char::is_ascii_hexdigit).collect();
+    let all = |c: char| hex.iter().all(|h| h.eq_ignore_ascii_case(&c));
+    if !all('0') && !all('f') {
+        push(out, PiiKind::MacAddress, s, e, 0.8);
+    }
+}
+
+fn crypto(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    if ck::btc_base58(&t[s..e]) || ck::btc_bech32(&t[s..e]) {
+        push(out, PiiKind::CryptoWallet, s, e, 0.95);
+    }
+}
+
+fn tw_id(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let kind = match ck::tw_id(&t[s..e]) {
+        Some(ck::TwIdKind::NationalId) => PiiKind::TwNationalId,
+        Some(ck::TwIdKind::ResidentCertificate) => PiiKind::TwResidentCertificate,
+        None => return,
+    };
+    push(out, kind, s, e, 0.9);
+}
+
+/// Letter-and-digit national numbers; the first check that passes decides.
+const ALNUM: &[(Check, PiiKind, f32)] = &[
+    (ck::fi_personal_id, PiiKind::FiPersonalId, 0.9),
+    (ck::es_nie, PiiKind::EsNie, 0.8),
+    (ck::sg_nric, PiiKind::SgNric, 0.85),
+    (ck::es_nif, PiiKind::EsNif, 0.6),
+];
+
+fn alnum_ids(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    if let Some(&(_, kind, score)) = ALNUM.iter().find(|(check, _, _)| check(&t[s..e])) {
+        push(out, kind, s, e, score);
+    }
+}
+
+fn uk_nino(t: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    let p = t.get(s..s + 2).unwrap_or("").to_ascii_uppercase();
+    if !matches!(p.as_str(), "BG" | "GB" | "NK" | "KN" | "TN" | "NT" | "ZZ") {
+        push(out, PiiKind::UkNino, s, e, 0.6);
+    }
+}
+
+fn in_pan(_: &str, s: usize, e: usize, out: &mut Vec<PiiSpan>) {
+    push(out, PiiKind::InPan, s, e, 0.55);
 }
 
 #[cfg(test)]
