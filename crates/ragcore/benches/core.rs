@@ -152,7 +152,9 @@ fn search(c: &mut Criterion) {
 /// written through the store API.
 fn hnsw(c: &mut Criterion) {
     use ragcore::embed::EmbedderFingerprint;
-    use ragcore::store::{ChunkRecord, DocumentRecord, LocalStore, LocalStoreConfig, UpsertRequest, VectorStore};
+    use ragcore::store::{
+        ChunkRecord, DocumentRecord, LocalStore, LocalStoreConfig, UpsertRequest, VectorStore,
+    };
     const N: usize = 20_000;
     const D: usize = 384;
     let mut x: u64 = 0x1234_5678_9abc_def1;
@@ -173,8 +175,16 @@ fn hnsw(c: &mut Criterion) {
         Ok(d) => d,
         Err(e) => panic!("tempdir: {e}"),
     };
-    let fp = EmbedderFingerprint { model: "bench-random".into(), dimensions: D, normalized: true };
-    let cfg = LocalStoreConfig { fingerprint: fp, profile: "bench".into(), ann: Default::default() };
+    let fp = EmbedderFingerprint {
+        model: "bench-random".into(),
+        dimensions: D,
+        normalized: true,
+    };
+    let cfg = LocalStoreConfig {
+        fingerprint: fp,
+        profile: "bench".into(),
+        ann: Default::default(),
+    };
     let docs: Vec<DocumentRecord> = (0..N)
         .map(|i| {
             let doc = Document::new(format!("d{i}"), format!("document {i}"));
@@ -188,14 +198,24 @@ fn hnsw(c: &mut Criterion) {
             };
             DocumentRecord {
                 content_hash: format!("h{i}"),
-                chunks: vec![ChunkRecord { chunk, lexical_terms: format!("document {i}"), vector: Some(unit()) }],
+                chunks: vec![ChunkRecord {
+                    chunk,
+                    lexical_terms: format!("document {i}"),
+                    vector: Some(unit()),
+                }],
                 document: doc,
             }
         })
         .collect();
     let store = match rt.block_on(async {
         let s = LocalStore::open_async(dir.path(), cfg).await?;
-        s.upsert(UpsertRequest { tenant: "t".into(), documents: docs, delete_document_ids: vec![], note: "bench".into() }).await?;
+        s.upsert(UpsertRequest {
+            tenant: "t".into(),
+            documents: docs,
+            delete_document_ids: vec![],
+            note: "bench".into(),
+        })
+        .await?;
         Ok::<_, ragcore::Error>(s)
     }) {
         Ok(s) => s,
@@ -206,8 +226,12 @@ fn hnsw(c: &mut Criterion) {
     c.bench_function("vector_search/hnsw_20k_384d", |b| {
         b.iter(|| {
             i = (i + 1) % queries.len();
-            rt.block_on(store.vector_search(VectorSearchRequest { vector: queries[i].clone(), scope: Scope::tenant("t"), k: 10 }))
-                .map(|h| h.len())
+            rt.block_on(store.vector_search(VectorSearchRequest {
+                vector: queries[i].clone(),
+                scope: Scope::tenant("t"),
+                k: 10,
+            }))
+            .map(|h| h.len())
         })
     });
 }

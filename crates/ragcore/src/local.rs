@@ -1,6 +1,8 @@
 //! The embedded default in one call: [`Pipeline::open_local`] opens a knowledge-base directory
 //! with SQLite + HNSW, the prompt registry in the same database, the hashing embedder and the
-//! extractive answerer unless others are given, and the default guards.
+//! extractive answerer unless others are given, and the default guards: input length, secrets,
+//! prompt injection and PII on questions; injected passages withheld from prompts; personal data
+//! in answers that is not in the passages redacted.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use secrecy::SecretString;
 use crate::cost::{PriceTable, TableMeter};
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
-use crate::guard::{Guardrail, InputLengthGuard, PiiRedactor};
+use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -31,9 +33,10 @@ pub struct LocalOptions {
     pub prices: Option<PriceTable>,
     /// HNSW tuning.
     pub ann: AnnConfig,
-    /// Guards run on questions after the default ones (length, PII).
+    /// Guards run on questions after the default ones (length, secrets, prompt injection, PII).
     pub input_guards: Vec<Arc<dyn Guardrail>>,
-    /// Guards run on answers after the default one (PII).
+    /// Guards run on answers (the default checks redact leaked personal data and flag stale
+    /// citations).
     pub output_guards: Vec<Arc<dyn Guardrail>>,
 }
 
@@ -61,6 +64,7 @@ impl Pipeline {
         let db = dir.join("kb.sqlite");
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
+        let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
             .embedder(embedder)
             .store(Arc::new(store))
@@ -70,8 +74,11 @@ impl Pipeline {
                 options.prices.unwrap_or_default(),
             )))
             .input_guard(Arc::new(InputLengthGuard::default()))
+            .input_guard(Arc::new(SecretScanner::new()?))
+            .input_guard(injection.clone())
             .input_guard(pii.clone())
-            .output_guard(pii)
+            .document_scanner(injection)
+            .leak_checker(pii)
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

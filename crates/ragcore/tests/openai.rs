@@ -267,3 +267,50 @@ async fn model_refusal_is_reported_as_no_answer() -> R {
     assert!(a.no_answer && a.citations.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn personal_data_the_model_invents_is_redacted_but_published_contacts_stay() -> R {
+    let server = TestServer::start(8).await?;
+    let dir = tempfile::tempdir()?;
+    let chat = OpenAiChat::new(OpenAiChatConfig::new(endpoint(&server), "gpt-4o-mini"))?;
+    let p = Pipeline::open_local(
+        dir.path(),
+        LocalOptions {
+            chat: Some(Arc::new(chat)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    ingest(
+        &p,
+        "acme",
+        vec![faq(
+            "repair",
+            "How do I book a repair?",
+            "Call our service line 0800-123-456 or use the web form.",
+        )],
+    )
+    .await?;
+    *server.state.chat_answer.lock().map_err(|_| "lock")? =
+        "Call 0800-123-456 [1], or write to the manager at jane.doe@example.com.".into();
+    let a = p
+        .ask(AskRequest::new(
+            "How do I book a repair?",
+            Scope::tenant("acme"),
+        ))
+        .await?;
+    assert!(
+        a.text.contains("0800-123-456"),
+        "the knowledge base's own number stays: {}",
+        a.text
+    );
+    assert!(!a.text.contains("jane.doe"), "{}", a.text);
+    assert!(
+        a.verdicts
+            .iter()
+            .any(|v| v.name == "pii_leak" && v.detail.contains("EMAIL")),
+        "{:?}",
+        a.verdicts
+    );
+    Ok(())
+}

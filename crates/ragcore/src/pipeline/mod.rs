@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::cost::{CostMeter, PriceRequest, RecordRequest};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::guard::{GuardRequest, GuardStage, Guardrail};
+use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, ExtractiveAnswerer, Role};
 use crate::prompt::{
@@ -109,10 +109,24 @@ pub struct PipelineBuilder {
     cost: Option<Arc<dyn CostMeter>>,
     input_guards: Vec<Arc<dyn Guardrail>>,
     output_guards: Vec<Arc<dyn Guardrail>>,
+    document_scanner: Option<Arc<InjectionDetector>>,
+    leak_checker: Option<Arc<PiiRedactor>>,
     config: PipelineConfig,
 }
 
 impl PipelineBuilder {
+    /// Scans retrieved passages for injected instructions; flagged passages never reach the
+    /// prompt (indirect prompt injection).
+    pub fn document_scanner(mut self, d: Arc<InjectionDetector>) -> Self {
+        self.document_scanner = Some(d);
+        self
+    }
+    /// Redacts personal data in answers that does not appear in the cited passages (a leak from
+    /// the model, not the company's own published contact details).
+    pub fn leak_checker(mut self, p: Arc<PiiRedactor>) -> Self {
+        self.leak_checker = Some(p);
+        self
+    }
     /// The embedder (required).
     pub fn embedder(mut self, e: Arc<dyn Embedder>) -> Self {
         self.embedder = Some(e);
@@ -189,6 +203,8 @@ impl PipelineBuilder {
                 cost,
                 input_guards: self.input_guards,
                 output_guards: self.output_guards,
+                document_scanner: self.document_scanner,
+                leak_checker: self.leak_checker,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -206,6 +222,8 @@ struct Inner {
     cost: Arc<dyn CostMeter>,
     input_guards: Vec<Arc<dyn Guardrail>>,
     output_guards: Vec<Arc<dyn Guardrail>>,
+    document_scanner: Option<Arc<InjectionDetector>>,
+    leak_checker: Option<Arc<PiiRedactor>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -358,12 +376,35 @@ impl Pipeline {
         timings.insert("guard_input".to_string(), ms(t));
 
         let kb_version = self.inner.store.kb_version().await?;
-        let retrieval = self
+        let mut retrieval = self
             .inner
             .retriever
             .retrieve(&crate::guard::strip_placeholders(&question), &scope)
             .instrument(tracing::info_span!("ragcore.retrieve"))
             .await?;
+        if let Some(scanner) = &self.inner.document_scanner {
+            // Indirect prompt injection: passages carrying instructions never reach the prompt.
+            let mut flagged = Vec::new();
+            retrieval.hits.retain(|h| {
+                let r = scanner.analyze_document(&h.text);
+                let keep = r.score < scanner.threshold();
+                if !keep {
+                    flagged.push(format!("{} ({:.2})", h.document_id, r.score));
+                }
+                keep
+            });
+            if !flagged.is_empty() {
+                verdicts.push(Verdict {
+                    name: "injection_in_document".into(),
+                    stage: "retrieve".into(),
+                    action: VerdictAction::Block,
+                    detail: format!("passages withheld from the prompt: {}", flagged.join(", ")),
+                });
+                if retrieval.hits.is_empty() {
+                    retrieval.no_answer.refuse = true;
+                }
+            }
+        }
         timings.insert("embed".to_string(), retrieval.embed_ms);
         timings.insert("retrieve".to_string(), retrieval.search_ms);
         let mut usage = Usage {
@@ -508,6 +549,10 @@ impl Pipeline {
             )
             .instrument(tracing::info_span!("ragcore.guard_output"))
             .await?;
+        let text = match &self.inner.leak_checker {
+            Some(pii) => redact_leaks(pii, text, &passages, &mut verdicts),
+            None => text,
+        };
         timings.insert("guard_output".to_string(), ms(t));
 
         let citations = if resp.refused {
@@ -580,6 +625,50 @@ impl Pipeline {
             usage: *usage,
         })
     }
+}
+
+/// Redacts personal data in an answer unless the same value appears in a passage (the
+/// knowledge base's own published contacts are not a leak).
+fn redact_leaks(
+    pii: &PiiRedactor,
+    text: String,
+    passages: &[crate::prompt::PackedPassage],
+    verdicts: &mut Vec<Verdict>,
+) -> String {
+    let spans = pii.detect(&text);
+    let leaks: Vec<_> = spans
+        .into_iter()
+        .filter(|s| {
+            let value = text.get(s.start..s.end).unwrap_or("");
+            !value.is_empty() && !passages.iter().any(|p| p.text.contains(value))
+        })
+        .collect();
+    if leaks.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut kinds = Vec::new();
+    for s in &leaks {
+        if s.start < last {
+            continue;
+        }
+        out.push_str(text.get(last..s.start).unwrap_or(""));
+        out.push_str(&format!("[{}]", s.kind.label()));
+        kinds.push(s.kind.label().to_string());
+        last = s.end;
+    }
+    out.push_str(text.get(last..).unwrap_or(""));
+    verdicts.push(Verdict {
+        name: "pii_leak".into(),
+        stage: "output".into(),
+        action: VerdictAction::Redact,
+        detail: format!(
+            "redacted personal data not found in the passages: {}",
+            kinds.join(", ")
+        ),
+    });
+    out
 }
 
 /// The passages an answer cites with `[n]` markers, in marker order, without duplicates.
