@@ -120,7 +120,7 @@ fn search(c: &mut Criterion) {
     let q = e.embed_one("保固 運費 warranty refund");
     let mut g = c.benchmark_group("vector_search");
     for (tenant, name) in [
-        ("big", "hnsw_drcd_3.4k_chunks"),
+        ("big", "exact_drcd_3.4k_chunks"),
         ("small", "exact_tenant_200"),
     ] {
         g.bench_with_input(BenchmarkId::new(name, 10), &tenant, |b, t| {
