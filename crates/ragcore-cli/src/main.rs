@@ -148,9 +148,16 @@ fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
 
 /// Opens a local knowledge base with the models configured in the environment.
 pub(crate) async fn open(dir: &std::path::Path) -> Result<Pipeline> {
+    let prices = match std::env::var_os("RAGCORE_PRICES") {
+        Some(path) => Some(ragcore::PriceTable::with_overrides(std::path::Path::new(
+            &path,
+        ))?),
+        None => None,
+    };
     let opts = LocalOptions {
         embedder: ragcore::embedder_from_env()?,
         chat: ragcore::chat_from_env()?,
+        prices,
         ..Default::default()
     };
     Pipeline::open_local(dir, opts)

@@ -94,6 +94,33 @@ mod tests {
     }
 
     #[test]
+    fn a_file_overrides_and_extends_the_defaults() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("ragcore-prices-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Internal(e.to_string()))?;
+        let f = dir.join("prices.toml");
+        std::fs::write(&f, "version = '2026-11-01'\n[models.gpt-4o-mini]\ninput_per_million = 0.2\noutput_per_million = 0.8\n[models.my-llm]\ninput_per_million = 1.0\noutput_per_million = 2.0\n")
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let t = PriceTable::with_overrides(&f)?;
+        assert_eq!(t.version, "2026-11-01");
+        assert_eq!(t.get("gpt-4o-mini").map(|p| p.input_per_million), Some(0.2));
+        assert!(
+            t.get("my-llm").is_some() && t.get("gpt-4o").is_some(),
+            "defaults kept"
+        );
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "version = 1\n").map_err(|e| Error::Internal(e.to_string()))?;
+        let e = PriceTable::with_overrides(&bad)
+            .err()
+            .ok_or_else(|| Error::Internal("accepted".into()))?;
+        assert!(
+            e.to_string().contains("bad.toml") && e.to_string().contains("invalid price table"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
     fn negative_price_is_rejected() {
         let e = PriceTable::from_toml("version='x'\n[models.a]\ninput_per_million=-1\n", "p.toml");
         assert!(e.is_err());
