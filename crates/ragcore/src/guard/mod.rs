@@ -6,6 +6,7 @@ pub mod checksums;
 mod injection;
 mod length;
 mod pii;
+mod pii_recognizers;
 mod secrets;
 
 use async_trait::async_trait;
