@@ -314,3 +314,34 @@ async fn personal_data_the_model_invents_is_redacted_but_published_contacts_stay
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn an_invented_answer_is_flagged_as_ungrounded() -> R {
+    let server = TestServer::start(8).await?;
+    let dir = tempfile::tempdir()?;
+    let p = chat_pipeline(&server, dir.path(), true).await?;
+    let ask = || {
+        AskRequest::new(
+            "How many days do I have to return a product?",
+            Scope::tenant("acme"),
+        )
+    };
+    let a = p.ask(ask()).await?;
+    let v = a
+        .verdicts
+        .iter()
+        .find(|v| v.name == "groundedness")
+        .ok_or("no groundedness verdict")?;
+    assert_eq!(v.action, ragcore::VerdictAction::Pass, "{}", v.detail);
+    *server.state.chat_answer.lock().map_err(|_| "lock")? =
+        "We also offer a 100-year UFO warranty and free teleportation delivery [1].".into();
+    let a = p.ask(ask()).await?;
+    let v = a
+        .verdicts
+        .iter()
+        .find(|v| v.name == "groundedness")
+        .ok_or("no groundedness verdict")?;
+    assert_eq!(v.action, ragcore::VerdictAction::Annotate, "{}", v.detail);
+    assert!(v.detail.contains("citations not supported"), "{}", v.detail);
+    Ok(())
+}

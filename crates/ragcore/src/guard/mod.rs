@@ -3,6 +3,7 @@
 //! [`Verdict`] and may rewrite the text (redaction) or block the request.
 
 pub mod checksums;
+mod grounding;
 mod injection;
 mod length;
 mod pii;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::types::{Scope, Verdict};
 
+pub use grounding::{Groundedness, GroundednessChecker};
 pub use injection::{normalize_for_injection, InjectionDetector, InjectionReport};
 pub use length::InputLengthGuard;
 pub use pii::{PiiKind, PiiRedactor, PiiSpan, Redaction, RedactionMode};

@@ -49,6 +49,9 @@ pub struct PipelineConfig {
     pub degrade_on_model_error: bool,
     /// Texts per embedding call at ingest.
     pub embed_batch: usize,
+    /// Answers whose groundedness score (0..1) is below this get an annotated `groundedness`
+    /// verdict.
+    pub min_groundedness: f32,
 }
 
 impl Default for PipelineConfig {
@@ -63,6 +66,7 @@ impl Default for PipelineConfig {
             no_answer_text: DEFAULT_NO_ANSWER_TEXT.into(),
             degrade_on_model_error: true,
             embed_batch: 64,
+            min_groundedness: 0.5,
         }
     }
 }
@@ -566,6 +570,38 @@ impl Pipeline {
                 stage: "output".into(),
                 action: VerdictAction::Annotate,
                 detail: "the answer cites no passage".into(),
+            });
+        }
+        if !resp.refused {
+            let g = crate::guard::GroundednessChecker::new(self.inner.config.segmenter);
+            let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
+            let gr = g.check(&text, &texts);
+            let low = gr.score < self.inner.config.min_groundedness;
+            verdicts.push(Verdict {
+                name: "groundedness".into(),
+                stage: "output".into(),
+                action: if low {
+                    VerdictAction::Annotate
+                } else {
+                    VerdictAction::Pass
+                },
+                detail: format!(
+                    "score {:.2}{}{}",
+                    gr.score,
+                    if low {
+                        " (below the threshold: parts of the answer are not in the passages)"
+                    } else {
+                        ""
+                    },
+                    if gr.unsupported_citations.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; citations not supported by their passage: {:?}",
+                            gr.unsupported_citations
+                        )
+                    }
+                ),
             });
         }
         let today = crate::types::today();
