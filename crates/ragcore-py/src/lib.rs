@@ -23,6 +23,18 @@ mod _ragcore {
     #[pymodule_export]
     use crate::kb::NativeKnowledgeBase;
 
+    /// Waits (at most `max_seconds`, GIL released) for background tasks that are still handing
+    /// results to asyncio; registered with `atexit` by the `ragcore` package.
+    #[pyfunction]
+    fn _quiesce(py: Python<'_>, max_seconds: f64) {
+        let secs = if max_seconds.is_finite() {
+            max_seconds.clamp(0.0, 60.0)
+        } else {
+            0.0
+        };
+        crate::runtime::quiesce(py, std::time::Duration::from_secs_f64(secs));
+    }
+
     /// Adds the version and the list of error kind codes.
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

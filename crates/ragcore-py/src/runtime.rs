@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -118,6 +119,43 @@ where
     }
 }
 
+/// Tasks spawned for `asyncio` awaitables that have not finished yet. Their last step hands the
+/// result to the event loop (`call_soon_threadsafe`), which briefly releases and re-takes the
+/// GIL; if the interpreter is finalizing at that moment CPython ends the thread with
+/// `pthread_exit`, which aborts the process when it unwinds through Rust frames. [`quiesce`],
+/// run from an `atexit` hook, waits for them with the GIL released.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Decrements [`IN_FLIGHT`] when dropped (also on panic or cancellation).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Waits (GIL released, at most `max`) until no awaitable task is still handing a result to
+/// Python. Called by `ragcore`'s `atexit` hook before the interpreter finalizes.
+pub fn quiesce(py: Python<'_>, max: std::time::Duration) {
+    if IN_FLIGHT.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    py.detach(|| {
+        let deadline = std::time::Instant::now() + max;
+        while IN_FLIGHT.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+}
+
 impl GenericRuntime for ForkSafeRuntime {
     type JoinError = TaskError;
     type JoinHandle = TaskHandle;
@@ -126,14 +164,26 @@ impl GenericRuntime for ForkSafeRuntime {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        spawn_on(|rt| rt.spawn(fut))
+        let guard = InFlight::start();
+        spawn_on(move |rt| {
+            rt.spawn(async move {
+                let _guard = guard;
+                fut.await
+            })
+        })
     }
 
     fn spawn_blocking<F>(f: F) -> Self::JoinHandle
     where
         F: FnOnce() + Send + 'static,
     {
-        spawn_on(|rt| rt.spawn_blocking(f))
+        let guard = InFlight::start();
+        spawn_on(move |rt| {
+            rt.spawn_blocking(move || {
+                let _guard = guard;
+                f()
+            })
+        })
     }
 }
 

@@ -14,7 +14,10 @@ plain Python objects (see :class:`Embedder`, :class:`Guard`, :class:`ChatModel`)
 
 from __future__ import annotations
 
+import atexit
+
 from . import errors
+from . import _ragcore as _native
 from ._kb import AsyncKnowledgeBase, KnowledgeBase
 from ._protocols import ChatModel, Embedder, Guard, GuardDecision
 from ._ragcore import __version__
@@ -53,3 +56,9 @@ __all__ = [
     "RagcoreError",
     "errors",
 ]
+
+
+# Before the interpreter finalizes, let background tasks finish handing results to asyncio (a
+# thread that re-takes the GIL during finalization is ended by CPython, which aborts the process
+# when it unwinds through Rust). Bounded: at most 2 seconds, and immediate when nothing is pending.
+atexit.register(_native._quiesce, 2.0)
