@@ -244,3 +244,53 @@ async fn expired_documents_are_flagged_in_answers() -> R {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn deletions_shrink_the_vector_index() -> R {
+    let kb = tempfile::tempdir()?;
+    let src = tempfile::tempdir()?;
+    for i in 0..200 {
+        std::fs::write(
+            src.path().join(format!("d{i:03}.md")),
+            format!("# 文件 {i}\n第 {i} 份文件，代號 X{i}Y。"),
+        )?;
+    }
+    // A second handle on the same directory loads the persisted graph: its size is what is on disk.
+    let persisted_graph = || async {
+        let cfg = ragcore::store::LocalStoreConfig {
+            fingerprint: ragcore::Embedder::fingerprint(&ragcore::HashingEmbedder::default()),
+            profile: ragcore::PipelineConfig::default().store_profile(),
+            ann: Default::default(),
+        };
+        ragcore::LocalStore::open_async(kb.path(), cfg)
+            .await?
+            .graph_len()
+    };
+    let p = support::open(kb.path()).await?;
+    p.sync(sync_req(src.path())).await?;
+    assert_eq!(persisted_graph().await?, 200);
+    for i in 0..150 {
+        std::fs::remove_file(src.path().join(format!("d{i:03}.md")))?;
+    }
+    let r = p.sync(sync_req(src.path())).await?;
+    assert_eq!(r.documents_removed, 150);
+    assert_eq!(
+        persisted_graph().await?,
+        50,
+        "tombstones were compacted away"
+    );
+    let hits = p
+        .retrieve_full(
+            "代號 X170Y",
+            &Scope::tenant("acme"),
+            Some(Fusion::VectorOnly),
+        )
+        .await?
+        .hits;
+    assert_eq!(
+        hits.first().map(|h| h.document_id.as_str()),
+        Some("d170.md")
+    );
+    assert!(p.store().verify().await?.is_consistent());
+    Ok(())
+}

@@ -31,6 +31,8 @@ pub struct AnnConfig {
     pub exact_max: usize,
     /// Also search exactly when the allowed share of the index is below this fraction.
     pub exact_fraction: f32,
+    /// Rebuild the graph when removed chunks exceed this share of it.
+    pub compact_fraction: f32,
 }
 
 impl Default for AnnConfig {
@@ -41,6 +43,7 @@ impl Default for AnnConfig {
             ef_search: 128,
             exact_max: 4096,
             exact_fraction: 0.1,
+            compact_fraction: 0.25,
         }
     }
 }
@@ -172,6 +175,31 @@ impl AnnIndex {
             }
             self.vectors.remove(id);
         }
+    }
+
+    /// Rebuilds the graph from the live vectors when tombstones (removed chunks still in the
+    /// graph) exceed `compact_fraction` of it, so deletions give memory and speed back. Returns
+    /// whether it compacted.
+    pub fn compact_if_needed(&mut self) -> Result<bool> {
+        let dead = self.in_graph.saturating_sub(self.visible.len());
+        if self.in_graph < 64
+            || (dead as f32) <= self.config.compact_fraction * self.in_graph as f32
+        {
+            return Ok(false);
+        }
+        let mut items: Vec<(i64, Vec<f32>, Visibility)> = Vec::with_capacity(self.visible.len());
+        for (rowid, vis) in &self.visible {
+            if let Some(v) = self.vectors.get(rowid) {
+                items.push((*rowid, v.to_vec(), vis.clone()));
+            }
+        }
+        items.sort_by_key(|i| i.0);
+        let mut fresh = AnnIndex::new(self.config, self.dimensions, items.len());
+        fresh.insert(items)?;
+        fresh.max_rowid = fresh.max_rowid.max(self.max_rowid);
+        tracing::info!(target: "ragcore::store", tombstones = dead, live = fresh.in_graph, "vector index compacted");
+        std::mem::swap(self, &mut fresh);
+        Ok(true)
     }
 
     /// Updates the ACL of live rows (when a document's ACL changes without its text changing).

@@ -472,6 +472,7 @@ impl VectorStore for LocalStore {
                 ann.set_visibility(rowid, vis);
             }
             ann.insert(applied.inserted)?;
+            ann.compact_if_needed()?;
             if let Err(e) = ann.persist(&inner.dir, applied.result.kb_version) {
                 tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
             }
@@ -492,6 +493,7 @@ impl VectorStore for LocalStore {
             };
             if !removed.is_empty() {
                 ann.remove(&removed);
+                ann.compact_if_needed()?;
                 if let Err(e) = ann.persist(&inner.dir, res.kb_version) {
                     tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
                 }
