@@ -477,22 +477,11 @@ fn count(n: u64) -> i64 {
 }
 
 fn kind_name(kind: DocumentKind) -> String {
-    match kind {
-        DocumentKind::Text => "text",
-        DocumentKind::Faq => "faq",
-    }
-    .into()
+    kind.as_str().into()
 }
 
 fn action_name(action: ragcore::VerdictAction) -> String {
-    use ragcore::VerdictAction as A;
-    match action {
-        A::Pass => "pass",
-        A::Annotate => "annotate",
-        A::Redact => "redact",
-        A::Block => "block",
-    }
-    .into()
+    action.as_str().into()
 }
 
 impl From<ragcore::IngestReport> for IngestReport {

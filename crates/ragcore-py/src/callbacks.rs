@@ -493,7 +493,8 @@ impl ChatModel for PyChat {
             }
         };
         let refused = reply.refused.unwrap_or_else(|| {
-            !request.no_answer_text.is_empty() && is_refusal(&reply.text, &request.no_answer_text)
+            !request.no_answer_text.is_empty()
+                && ragcore::llm::is_refusal(&reply.text, &request.no_answer_text)
         });
         Ok(ChatResponse {
             text: reply.text,
@@ -556,16 +557,4 @@ fn read_reply(value: &Bound<'_, PyAny>, who: &str) -> ragcore::Result<Reply> {
         prompt_tokens: count("prompt_tokens")?,
         completion_tokens: count("completion_tokens")?,
     })
-}
-
-/// Whether a reply is the refusal sentence (or starts with one of its halves); the same rule as
-/// the core's OpenAI-compatible chat model, which does not export it.
-fn is_refusal(text: &str, no_answer: &str) -> bool {
-    let t = text.trim();
-    t == no_answer.trim()
-        || no_answer
-            .split(['。', '.'])
-            .map(str::trim)
-            .filter(|s| s.len() > 8)
-            .any(|s| t.starts_with(s))
 }

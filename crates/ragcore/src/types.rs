@@ -84,7 +84,8 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// `text` or `faq`, as stored and as the bindings show it.
+    pub fn as_str(self) -> &'static str {
         match self {
             DocumentKind::Text => "text",
             DocumentKind::Faq => "faq",
@@ -275,6 +276,18 @@ pub enum VerdictAction {
     Redact,
     /// The request was refused.
     Block,
+}
+
+impl VerdictAction {
+    /// `pass`, `annotate`, `redact` or `block`, as serialized and as the bindings show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictAction::Pass => "pass",
+            VerdictAction::Annotate => "annotate",
+            VerdictAction::Redact => "redact",
+            VerdictAction::Block => "block",
+        }
+    }
 }
 
 /// One guard's or check's verdict, reported on the [`Answer`].

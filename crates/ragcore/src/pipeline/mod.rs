@@ -725,14 +725,9 @@ fn citations_in(
                 if let Ok(n) = digits.parse::<u32>() {
                     if let Some(p) = passages.iter().find(|p| p.index == n) {
                         if seen.insert(n) {
-                            let score = hits
-                                .iter()
-                                .find(|h| h.chunk_id == p.chunk_id)
-                                .map(|h| h.score)
-                                .unwrap_or(0.0);
-                            let (document_id, title) = hits
-                                .iter()
-                                .find(|h| h.chunk_id == p.chunk_id)
+                            let hit = hits.iter().find(|h| h.chunk_id == p.chunk_id);
+                            let score = hit.map(|h| h.score).unwrap_or(0.0);
+                            let (document_id, title) = hit
                                 .map(|h| (h.document_id.clone(), h.title.clone()))
                                 .unwrap_or_default();
                             out.push(Citation {
