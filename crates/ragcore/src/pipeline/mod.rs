@@ -1,31 +1,29 @@
 //! [`Pipeline`]: the request path (`ask`) and the ingestion path (`ingest`) composed from
 //! `Arc<dyn …>` parts by a [`PipelineBuilder`].
 
+mod ask;
 mod ingest;
+mod output;
 
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
 
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use crate::cost::{CostMeter, PriceRequest, RecordRequest};
+use crate::cost::{CostMeter, PriceRequest};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
 use crate::ingest::{Chunker, ChunkerConfig};
-use crate::llm::{ChatMessage, ChatModel, ChatRequest, ExtractiveAnswerer, Role};
-use crate::prompt::{
-    pack_passages, render, GetPromptRequest, PromptRegistry, DEFAULT_NO_ANSWER_TEXT,
-    DEFAULT_PROMPT_NAME,
-};
+use crate::llm::{ChatModel, ExtractiveAnswerer};
+use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
-use crate::text::{Segmenter, Tokenizer};
-use crate::types::{Answer, Citation, Cost, Hit, Scope, Usage, Verdict, VerdictAction};
+use crate::text::Segmenter;
+use crate::types::{Cost, Hit, Scope, Usage, Verdict, VerdictAction};
 
 /// Settings of a pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,7 +247,7 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
-fn ms(t: Instant) -> f64 {
+pub(crate) fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e3 * 1000.0).round() / 1000.0
 }
 
@@ -352,308 +350,6 @@ impl Pipeline {
         Ok(text)
     }
 
-    /// Answers a question from the knowledge base the scope may see, with citations; refuses
-    /// honestly (no model call) when nothing relevant is found.
-    pub async fn ask(&self, request: AskRequest) -> Result<Answer> {
-        let span = tracing::info_span!("ragcore.ask", tenant = %request.scope.tenant);
-        self.ask_inner(request).instrument(span).await
-    }
-
-    async fn ask_inner(&self, request: AskRequest) -> Result<Answer> {
-        let AskRequest { question, scope } = request;
-        Self::check_question(&question)?;
-        self.check_scope(&scope).await?;
-        let mut timings = BTreeMap::new();
-        let mut verdicts = Vec::new();
-
-        let t = Instant::now();
-        let question = self
-            .run_guards(
-                &self.inner.input_guards,
-                GuardStage::Input,
-                question,
-                &scope,
-                &mut verdicts,
-            )
-            .instrument(tracing::info_span!("ragcore.guard_input"))
-            .await?;
-        timings.insert("guard_input".to_string(), ms(t));
-
-        let kb_version = self.inner.store.kb_version().await?;
-        let mut retrieval = self
-            .inner
-            .retriever
-            .retrieve(&crate::guard::strip_placeholders(&question), &scope)
-            .instrument(tracing::info_span!("ragcore.retrieve"))
-            .await?;
-        if let Some(scanner) = &self.inner.document_scanner {
-            // Indirect prompt injection: passages carrying instructions never reach the prompt.
-            let mut flagged = Vec::new();
-            retrieval.hits.retain(|h| {
-                let r = scanner.analyze_document(&h.text);
-                let keep = r.score < scanner.threshold();
-                if !keep {
-                    flagged.push(format!("{} ({:.2})", h.document_id, r.score));
-                }
-                keep
-            });
-            if !flagged.is_empty() {
-                verdicts.push(Verdict {
-                    name: "injection_in_document".into(),
-                    stage: "retrieve".into(),
-                    action: VerdictAction::Block,
-                    detail: format!("passages withheld from the prompt: {}", flagged.join(", ")),
-                });
-                if retrieval.hits.is_empty() {
-                    retrieval.no_answer.refuse = true;
-                }
-            }
-        }
-        timings.insert("embed".to_string(), retrieval.embed_ms);
-        timings.insert("retrieve".to_string(), retrieval.search_ms);
-        let mut usage = Usage {
-            embedding_tokens: retrieval.embedding_tokens,
-            estimated: retrieval.embedding_estimated,
-            ..Default::default()
-        };
-        let d = &retrieval.no_answer;
-        verdicts.push(Verdict {
-            name: "no_answer".into(),
-            stage: "retrieve".into(),
-            action: if d.refuse {
-                VerdictAction::Block
-            } else {
-                VerdictAction::Pass
-            },
-            detail: format!(
-                "coverage {:.2}, top similarity {}, {} hits{}",
-                d.coverage,
-                d.top_similarity
-                    .map(|s| format!("{s:.3}"))
-                    .unwrap_or_else(|| "-".into()),
-                retrieval.hits.len(),
-                if d.unknown_terms.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        ", terms not in the knowledge base: {}",
-                        d.unknown_terms.join(" ")
-                    )
-                }
-            ),
-        });
-
-        let t = Instant::now();
-        let prompt = self
-            .inner
-            .prompts
-            .get(GetPromptRequest {
-                name: self.inner.config.prompt_name.clone(),
-                label: self.inner.config.prompt_label.clone(),
-            })
-            .await?;
-        let prompt_version = prompt.id();
-
-        if retrieval.no_answer.refuse {
-            timings.insert("prompt".to_string(), ms(t));
-            let cost = self.price(&usage, "none")?;
-            self.inner
-                .cost
-                .record(RecordRequest {
-                    scope: scope.clone(),
-                    model: "none".into(),
-                    usage,
-                    cost,
-                })
-                .await?;
-            return Ok(Answer {
-                text: self.inner.config.no_answer_text.clone(),
-                citations: Vec::new(),
-                no_answer: true,
-                kb_version,
-                prompt_version,
-                model: "none".into(),
-                usage,
-                cost,
-                timings,
-                verdicts,
-                degraded: false,
-            });
-        }
-
-        let tokenizer = Tokenizer::for_model(&self.inner.chat.name());
-        let passages = pack_passages(&retrieval.hits, tokenizer, self.inner.config.context_tokens)?;
-        let rendered = render(
-            &prompt.system,
-            &prompt.user,
-            &question,
-            &passages,
-            &self.inner.config.no_answer_text,
-        )?;
-        timings.insert("prompt".to_string(), ms(t));
-
-        let chat_req = ChatRequest {
-            messages: vec![
-                ChatMessage {
-                    role: Role::System,
-                    content: rendered.system,
-                },
-                ChatMessage {
-                    role: Role::User,
-                    content: rendered.user,
-                },
-            ],
-            question: question.clone(),
-            passages: passages.clone(),
-            no_answer_text: self.inner.config.no_answer_text.clone(),
-            max_tokens: None,
-            temperature: None,
-        };
-        let t = Instant::now();
-        let mut degraded = false;
-        let resp = match self
-            .inner
-            .chat
-            .chat(chat_req.clone())
-            .instrument(tracing::info_span!("ragcore.generate"))
-            .await
-        {
-            Ok(r) => r,
-            Err(e)
-                if self.inner.config.degrade_on_model_error
-                    && e.kind() != crate::error::ErrorKind::Blocked =>
-            {
-                tracing::warn!(target: "ragcore::ask", error = %e, "chat model failed; answering extractively (degraded)");
-                verdicts.push(Verdict {
-                    name: "generate".into(),
-                    stage: "generate".into(),
-                    action: VerdictAction::Annotate,
-                    detail: format!(
-                        "model {} failed ({}); extractive fallback",
-                        self.inner.chat.name(),
-                        e.kind().code()
-                    ),
-                });
-                degraded = true;
-                self.inner.fallback.chat(chat_req).await?
-            }
-            Err(e) => return Err(e),
-        };
-        timings.insert("generate".to_string(), ms(t));
-        usage.add(&resp.usage);
-
-        let t = Instant::now();
-        let text = self
-            .run_guards(
-                &self.inner.output_guards,
-                GuardStage::Output,
-                resp.text.clone(),
-                &scope,
-                &mut verdicts,
-            )
-            .instrument(tracing::info_span!("ragcore.guard_output"))
-            .await?;
-        let text = match &self.inner.leak_checker {
-            Some(pii) => redact_leaks(pii, text, &passages, &mut verdicts),
-            None => text,
-        };
-        timings.insert("guard_output".to_string(), ms(t));
-
-        let citations = if resp.refused {
-            Vec::new()
-        } else {
-            citations_in(&text, &passages, &retrieval.hits)
-        };
-        if !resp.refused && citations.is_empty() {
-            verdicts.push(Verdict {
-                name: "citations".into(),
-                stage: "output".into(),
-                action: VerdictAction::Annotate,
-                detail: "the answer cites no passage".into(),
-            });
-        }
-        if !resp.refused {
-            let g = crate::guard::GroundednessChecker::new(self.inner.config.segmenter);
-            let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
-            let gr = g.check(&text, &texts);
-            let low = gr.score < self.inner.config.min_groundedness;
-            verdicts.push(Verdict {
-                name: "groundedness".into(),
-                stage: "output".into(),
-                action: if low {
-                    VerdictAction::Annotate
-                } else {
-                    VerdictAction::Pass
-                },
-                detail: format!(
-                    "score {:.2}{}{}",
-                    gr.score,
-                    if low {
-                        " (below the threshold: parts of the answer are not in the passages)"
-                    } else {
-                        ""
-                    },
-                    if gr.unsupported_citations.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; citations not supported by their passage: {:?}",
-                            gr.unsupported_citations
-                        )
-                    }
-                ),
-            });
-        }
-        let today = crate::types::today();
-        let stale: Vec<String> = citations
-            .iter()
-            .filter_map(|c| retrieval.hits.iter().find(|h| h.chunk_id == c.chunk_id))
-            .filter(|h| h.valid_until.as_deref().is_some_and(|v| v < today.as_str()))
-            .map(|h| {
-                format!(
-                    "{} (valid until {})",
-                    h.document_id,
-                    h.valid_until.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
-        if !stale.is_empty() {
-            verdicts.push(Verdict {
-                name: "stale".into(),
-                stage: "output".into(),
-                action: VerdictAction::Annotate,
-                detail: format!("cites expired documents: {}", stale.join(", ")),
-            });
-        }
-        let cost = self.price(&usage, &resp.model)?;
-        self.inner
-            .cost
-            .record(RecordRequest {
-                scope: scope.clone(),
-                model: resp.model.clone(),
-                usage,
-                cost,
-            })
-            .await?;
-        Ok(Answer {
-            text: if resp.refused {
-                self.inner.config.no_answer_text.clone()
-            } else {
-                text
-            },
-            citations,
-            no_answer: resp.refused,
-            kb_version,
-            prompt_version,
-            model: resp.model,
-            usage,
-            cost,
-            timings,
-            verdicts,
-            degraded,
-        })
-    }
-
     fn price(&self, usage: &Usage, model: &str) -> Result<Cost> {
         self.inner.cost.price(&PriceRequest {
             chat_model: model.to_string(),
@@ -661,89 +357,4 @@ impl Pipeline {
             usage: *usage,
         })
     }
-}
-
-/// Redacts personal data in an answer unless the same value appears in a passage (the
-/// knowledge base's own published contacts are not a leak).
-fn redact_leaks(
-    pii: &PiiRedactor,
-    text: String,
-    passages: &[crate::prompt::PackedPassage],
-    verdicts: &mut Vec<Verdict>,
-) -> String {
-    let spans = pii.detect(&text);
-    let leaks: Vec<_> = spans
-        .into_iter()
-        .filter(|s| {
-            let value = text.get(s.start..s.end).unwrap_or("");
-            !value.is_empty() && !passages.iter().any(|p| p.text.contains(value))
-        })
-        .collect();
-    if leaks.is_empty() {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    let mut kinds = Vec::new();
-    for s in &leaks {
-        if s.start < last {
-            continue;
-        }
-        out.push_str(text.get(last..s.start).unwrap_or(""));
-        out.push_str(&format!("[{}]", s.kind.label()));
-        kinds.push(s.kind.label().to_string());
-        last = s.end;
-    }
-    out.push_str(text.get(last..).unwrap_or(""));
-    verdicts.push(Verdict {
-        name: "pii_leak".into(),
-        stage: "output".into(),
-        action: VerdictAction::Redact,
-        detail: format!(
-            "redacted personal data not found in the passages: {}",
-            kinds.join(", ")
-        ),
-    });
-    out
-}
-
-/// The passages an answer cites with `[n]` markers, in marker order, without duplicates.
-fn citations_in(
-    text: &str,
-    passages: &[crate::prompt::PackedPassage],
-    hits: &[Hit],
-) -> Vec<Citation> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'[' {
-            let rest = &text[i + 1..];
-            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-            if !digits.is_empty() && rest[digits.len()..].starts_with(']') {
-                if let Ok(n) = digits.parse::<u32>() {
-                    if let Some(p) = passages.iter().find(|p| p.index == n) {
-                        if seen.insert(n) {
-                            let hit = hits.iter().find(|h| h.chunk_id == p.chunk_id);
-                            let score = hit.map(|h| h.score).unwrap_or(0.0);
-                            let (document_id, title) = hit
-                                .map(|h| (h.document_id.clone(), h.title.clone()))
-                                .unwrap_or_default();
-                            out.push(Citation {
-                                index: n,
-                                chunk_id: p.chunk_id.clone(),
-                                document_id,
-                                title,
-                                snippet: p.text.chars().take(160).collect(),
-                                score,
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    out
 }

@@ -1,0 +1,380 @@
+//! The request path, `Pipeline::ask`, as stages: [`Pipeline::prepare`] (input guards, retrieval,
+//! no-answer check, prompt), generation (the chat model, degrading to the extractive answer),
+//! and [`Pipeline::finish`] (output checks, citations, cost). Features that hook into the
+//! request path (cache, budgets, events, streaming) add a call at one stage boundary here.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use tracing::Instrument;
+
+use super::output::{citations_in, groundedness_verdict, redact_leaks, stale_verdict};
+use super::{ms, AskRequest, Pipeline};
+use crate::cost::RecordRequest;
+use crate::error::{Error, ErrorKind, Result};
+use crate::guard::GuardStage;
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, ChatResponse, Role};
+use crate::prompt::{pack_passages, render, GetPromptRequest, PackedPassage};
+use crate::retrieve::Retrieval;
+use crate::text::Tokenizer;
+use crate::types::{Answer, Scope, Usage, Verdict, VerdictAction};
+
+/// What the request path knows after retrieval and prompt rendering, carried to generation and
+/// the output checks.
+pub(crate) struct AskState {
+    /// The question after the input guards (redacted).
+    pub question: String,
+    /// Who asks.
+    pub scope: Scope,
+    /// Milliseconds per stage so far.
+    pub timings: BTreeMap<String, f64>,
+    /// Verdicts so far.
+    pub verdicts: Vec<Verdict>,
+    /// Usage so far (the query embedding).
+    pub usage: Usage,
+    /// The KB version retrieval ran against.
+    pub kb_version: u64,
+    /// `name@version` of the prompt.
+    pub prompt_version: String,
+    /// Retrieval results (hits after the passage scan) and the no-answer decision.
+    pub retrieval: Retrieval,
+    /// The passages packed into the prompt.
+    pub passages: Vec<PackedPassage>,
+}
+
+/// The outcome of [`Pipeline::prepare`].
+pub(crate) enum Prepared {
+    /// Answered without a model call (an honest refusal).
+    Done(Box<Answer>),
+    /// Ready for generation with this request.
+    Generate(Box<AskState>, Box<ChatRequest>),
+}
+
+impl Pipeline {
+    /// Answers a question from the knowledge base the scope may see, with citations; refuses
+    /// honestly (no model call) when nothing relevant is found.
+    pub async fn ask(&self, request: AskRequest) -> Result<Answer> {
+        let span = tracing::info_span!("ragcore.ask", tenant = %request.scope.tenant);
+        self.ask_inner(request).instrument(span).await
+    }
+
+    async fn ask_inner(&self, request: AskRequest) -> Result<Answer> {
+        let (mut state, chat_req) = match self.prepare(request).await? {
+            Prepared::Done(answer) => return Ok(*answer),
+            Prepared::Generate(state, chat_req) => (state, chat_req),
+        };
+        let (resp, degraded) = self.generate(&mut state, *chat_req).await?;
+        self.finish(*state, resp, degraded).await
+    }
+
+    /// Input guards, retrieval inside the scope, the passage scan, the no-answer check and the
+    /// prompt.
+    pub(crate) async fn prepare(&self, request: AskRequest) -> Result<Prepared> {
+        let AskRequest { question, scope } = request;
+        Self::check_question(&question)?;
+        self.check_scope(&scope).await?;
+        let mut timings = BTreeMap::new();
+        let mut verdicts = Vec::new();
+
+        let t = Instant::now();
+        let question = self
+            .run_guards(
+                &self.inner.input_guards,
+                GuardStage::Input,
+                question,
+                &scope,
+                &mut verdicts,
+            )
+            .instrument(tracing::info_span!("ragcore.guard_input"))
+            .await?;
+        timings.insert("guard_input".to_string(), ms(t));
+
+        let kb_version = self.inner.store.kb_version().await?;
+        let mut retrieval = self
+            .inner
+            .retriever
+            .retrieve(&crate::guard::strip_placeholders(&question), &scope)
+            .instrument(tracing::info_span!("ragcore.retrieve"))
+            .await?;
+        self.scan_passages(&mut retrieval, &mut verdicts);
+        timings.insert("embed".to_string(), retrieval.embed_ms);
+        timings.insert("retrieve".to_string(), retrieval.search_ms);
+        let usage = Usage {
+            embedding_tokens: retrieval.embedding_tokens,
+            estimated: retrieval.embedding_estimated,
+            ..Default::default()
+        };
+        verdicts.push(no_answer_verdict(&retrieval));
+
+        let t = Instant::now();
+        let prompt = self
+            .inner
+            .prompts
+            .get(GetPromptRequest {
+                name: self.inner.config.prompt_name.clone(),
+                label: self.inner.config.prompt_label.clone(),
+            })
+            .await?;
+        let prompt_version = prompt.id();
+        let mut state = AskState {
+            question,
+            scope,
+            timings,
+            verdicts,
+            usage,
+            kb_version,
+            prompt_version,
+            retrieval,
+            passages: Vec::new(),
+        };
+
+        if state.retrieval.no_answer.refuse {
+            state.timings.insert("prompt".to_string(), ms(t));
+            return Ok(Prepared::Done(Box::new(self.refuse(state).await?)));
+        }
+
+        let tokenizer = Tokenizer::for_model(&self.inner.chat.name());
+        let passages = pack_passages(
+            &state.retrieval.hits,
+            tokenizer,
+            self.inner.config.context_tokens,
+        )?;
+        let rendered = render(
+            &prompt.system,
+            &prompt.user,
+            &state.question,
+            &passages,
+            &self.inner.config.no_answer_text,
+        )?;
+        state.timings.insert("prompt".to_string(), ms(t));
+
+        let chat_req = ChatRequest {
+            messages: vec![
+                ChatMessage {
+                    role: Role::System,
+                    content: rendered.system,
+                },
+                ChatMessage {
+                    role: Role::User,
+                    content: rendered.user,
+                },
+            ],
+            question: state.question.clone(),
+            passages: passages.clone(),
+            no_answer_text: self.inner.config.no_answer_text.clone(),
+            max_tokens: None,
+            temperature: None,
+        };
+        state.passages = passages;
+        Ok(Prepared::Generate(Box::new(state), Box::new(chat_req)))
+    }
+
+    /// Indirect prompt injection: passages carrying instructions never reach the prompt.
+    fn scan_passages(&self, retrieval: &mut Retrieval, verdicts: &mut Vec<Verdict>) {
+        let Some(scanner) = &self.inner.document_scanner else {
+            return;
+        };
+        let mut flagged = Vec::new();
+        retrieval.hits.retain(|h| {
+            let r = scanner.analyze_document(&h.text);
+            let keep = r.score < scanner.threshold();
+            if !keep {
+                flagged.push(format!("{} ({:.2})", h.document_id, r.score));
+            }
+            keep
+        });
+        if !flagged.is_empty() {
+            verdicts.push(Verdict {
+                name: "injection_in_document".into(),
+                stage: "retrieve".into(),
+                action: VerdictAction::Block,
+                detail: format!("passages withheld from the prompt: {}", flagged.join(", ")),
+            });
+            if retrieval.hits.is_empty() {
+                retrieval.no_answer.refuse = true;
+            }
+        }
+    }
+
+    /// The honest refusal: no model call, only the query embedding is paid for.
+    async fn refuse(&self, state: AskState) -> Result<Answer> {
+        let cost = self.price(&state.usage, "none")?;
+        self.inner
+            .cost
+            .record(RecordRequest {
+                scope: state.scope.clone(),
+                model: "none".into(),
+                usage: state.usage,
+                cost,
+            })
+            .await?;
+        Ok(Answer {
+            text: self.inner.config.no_answer_text.clone(),
+            citations: Vec::new(),
+            no_answer: true,
+            kb_version: state.kb_version,
+            prompt_version: state.prompt_version,
+            model: "none".into(),
+            usage: state.usage,
+            cost,
+            timings: state.timings,
+            verdicts: state.verdicts,
+            degraded: false,
+        })
+    }
+
+    /// Calls the chat model; on a model error (unless policy says otherwise) answers from the
+    /// passages with the extractive answerer and reports `degraded = true`.
+    pub(crate) async fn generate(
+        &self,
+        state: &mut AskState,
+        chat_req: ChatRequest,
+    ) -> Result<(ChatResponse, bool)> {
+        let t = Instant::now();
+        let out = match self
+            .inner
+            .chat
+            .chat(chat_req.clone())
+            .instrument(tracing::info_span!("ragcore.generate"))
+            .await
+        {
+            Ok(r) => (r, false),
+            Err(e) => self.degrade(state, chat_req, e).await?,
+        };
+        state.timings.insert("generate".to_string(), ms(t));
+        Ok(out)
+    }
+
+    /// The degradation path after a model error: the extractive answer, flagged, or the error
+    /// when policy says so (and always for a guard block).
+    pub(crate) async fn degrade(
+        &self,
+        state: &mut AskState,
+        chat_req: ChatRequest,
+        e: Error,
+    ) -> Result<(ChatResponse, bool)> {
+        if !self.inner.config.degrade_on_model_error || e.kind() == ErrorKind::Blocked {
+            return Err(e);
+        }
+        tracing::warn!(target: "ragcore::ask", error = %e, "chat model failed; answering extractively (degraded)");
+        state.verdicts.push(Verdict {
+            name: "generate".into(),
+            stage: "generate".into(),
+            action: VerdictAction::Annotate,
+            detail: format!(
+                "model {} failed ({}); extractive fallback",
+                self.inner.chat.name(),
+                e.kind().code()
+            ),
+        });
+        Ok((self.inner.fallback.chat(chat_req).await?, true))
+    }
+
+    /// Output guards, leak redaction, citations, groundedness, staleness, and the cost record.
+    pub(crate) async fn finish(
+        &self,
+        mut state: AskState,
+        resp: ChatResponse,
+        degraded: bool,
+    ) -> Result<Answer> {
+        state.usage.add(&resp.usage);
+        let t = Instant::now();
+        let text = self
+            .run_guards(
+                &self.inner.output_guards,
+                GuardStage::Output,
+                resp.text.clone(),
+                &state.scope,
+                &mut state.verdicts,
+            )
+            .instrument(tracing::info_span!("ragcore.guard_output"))
+            .await?;
+        let text = match &self.inner.leak_checker {
+            Some(pii) => redact_leaks(pii, text, &state.passages, &mut state.verdicts),
+            None => text,
+        };
+        state.timings.insert("guard_output".to_string(), ms(t));
+
+        let citations = if resp.refused {
+            Vec::new()
+        } else {
+            citations_in(&text, &state.passages, &state.retrieval.hits)
+        };
+        if !resp.refused {
+            if citations.is_empty() {
+                state.verdicts.push(Verdict {
+                    name: "citations".into(),
+                    stage: "output".into(),
+                    action: VerdictAction::Annotate,
+                    detail: "the answer cites no passage".into(),
+                });
+            }
+            state.verdicts.push(groundedness_verdict(
+                self.inner.config.segmenter,
+                self.inner.config.min_groundedness,
+                &text,
+                &state.passages,
+            ));
+        }
+        if let Some(v) = stale_verdict(&citations, &state.retrieval.hits) {
+            state.verdicts.push(v);
+        }
+        let cost = self.price(&state.usage, &resp.model)?;
+        self.inner
+            .cost
+            .record(RecordRequest {
+                scope: state.scope.clone(),
+                model: resp.model.clone(),
+                usage: state.usage,
+                cost,
+            })
+            .await?;
+        Ok(Answer {
+            text: if resp.refused {
+                self.inner.config.no_answer_text.clone()
+            } else {
+                text
+            },
+            citations,
+            no_answer: resp.refused,
+            kb_version: state.kb_version,
+            prompt_version: state.prompt_version,
+            model: resp.model,
+            usage: state.usage,
+            cost,
+            timings: state.timings,
+            verdicts: state.verdicts,
+            degraded,
+        })
+    }
+}
+
+/// The verdict describing the no-answer decision.
+fn no_answer_verdict(retrieval: &Retrieval) -> Verdict {
+    let d = &retrieval.no_answer;
+    Verdict {
+        name: "no_answer".into(),
+        stage: "retrieve".into(),
+        action: if d.refuse {
+            VerdictAction::Block
+        } else {
+            VerdictAction::Pass
+        },
+        detail: format!(
+            "coverage {:.2}, top similarity {}, {} hits{}",
+            d.coverage,
+            d.top_similarity
+                .map(|s| format!("{s:.3}"))
+                .unwrap_or_else(|| "-".into()),
+            retrieval.hits.len(),
+            if d.unknown_terms.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", terms not in the knowledge base: {}",
+                    d.unknown_terms.join(" ")
+                )
+            }
+        ),
+    }
+}
