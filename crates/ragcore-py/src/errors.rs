@@ -171,7 +171,13 @@ pub fn from_callback(py: Python<'_>, err: PyErr, who: &str, call: &str) -> Raise
             guard: who.to_string(),
             reason: detail,
         },
-        Some("budget_exceeded") => Error::BudgetExceeded(format!("{who}: {detail}")),
+        Some("budget_exceeded") => Error::BudgetExceeded {
+            budget: who.to_string(),
+            spent_usd: None,
+            limit_usd: None,
+            resets_at: None,
+            detail,
+        },
         _ => Error::Provider {
             provider: who.to_string(),
             status: None,

@@ -113,8 +113,19 @@ pub enum Error {
         reason: String,
     },
     /// A budget or rate limit was exceeded.
-    #[error("budget exceeded: {0}")]
-    BudgetExceeded(String),
+    #[error("budget exceeded: {budget}: {detail}")]
+    BudgetExceeded {
+        /// Which budget or rate limit (e.g. `tenant acme per month`).
+        budget: String,
+        /// Spent in the current period, in USD, when the budget is about money.
+        spent_usd: Option<f64>,
+        /// The limit in USD, when the budget is about money.
+        limit_usd: Option<f64>,
+        /// When the period resets (UTC, `YYYY-MM-DDTHH:MM:SSZ`), when known.
+        resets_at: Option<String>,
+        /// What happened and what to do.
+        detail: String,
+    },
     /// An operation did not finish in time.
     #[error("{operation} timed out after {millis} ms")]
     Timeout {
@@ -142,7 +153,7 @@ impl Error {
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Provider { .. } => ErrorKind::Provider,
             Error::Blocked { .. } => ErrorKind::Blocked,
-            Error::BudgetExceeded(_) => ErrorKind::BudgetExceeded,
+            Error::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Incompatible(_) => ErrorKind::Incompatible,
             Error::Internal(_) => ErrorKind::Internal,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::cost::{PriceTable, TableMeter};
+use crate::cost::{BudgetConfig, Budgets, PriceTable, SqliteCostLedger, TableMeter};
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
 use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
@@ -38,6 +38,9 @@ pub struct LocalOptions {
     /// Guards run on answers (the default checks redact leaked personal data and flag stale
     /// citations).
     pub output_guards: Vec<Arc<dyn Guardrail>>,
+    /// Budgets and rate limits; every priced request is written to the cost ledger in
+    /// `kb.sqlite` either way.
+    pub budgets: BudgetConfig,
 }
 
 impl Pipeline {
@@ -62,7 +65,12 @@ impl Pipeline {
         )
         .await?;
         let db = dir.join("kb.sqlite");
+        let ledger_db = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
+        let ledger =
+            tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
+        let prices = options.prices.unwrap_or_default();
+        let budgets = Budgets::from_config(Arc::new(ledger), prices.clone(), options.budgets)?;
         let pii = Arc::new(PiiRedactor::new()?);
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
@@ -70,9 +78,8 @@ impl Pipeline {
             .store(Arc::new(store))
             .chat(chat)
             .prompts(Arc::new(prompts))
-            .cost(Arc::new(TableMeter::new(
-                options.prices.unwrap_or_default(),
-            )))
+            .cost(Arc::new(TableMeter::new(prices)))
+            .budgets(Arc::new(budgets))
             .input_guard(Arc::new(InputLengthGuard::default()))
             .input_guard(Arc::new(SecretScanner::new()?))
             .input_guard(injection.clone())

@@ -229,6 +229,14 @@ pub struct Usage {
     pub embedding_tokens: u64,
     /// True when some count was computed locally instead of reported by the provider.
     pub estimated: bool,
+    /// Of `prompt_tokens`, those the provider served from its prompt cache (billed at the
+    /// cached-input price).
+    #[serde(default)]
+    pub cached_prompt_tokens: u64,
+    /// Of `completion_tokens`, the reasoning tokens (billed at the reasoning price when the
+    /// price table has one, else as output).
+    #[serde(default)]
+    pub reasoning_tokens: u64,
 }
 
 impl Usage {
@@ -238,6 +246,8 @@ impl Usage {
         self.completion_tokens += other.completion_tokens;
         self.embedding_tokens += other.embedding_tokens;
         self.estimated |= other.estimated;
+        self.cached_prompt_tokens += other.cached_prompt_tokens;
+        self.reasoning_tokens += other.reasoning_tokens;
     }
 }
 
@@ -329,6 +339,41 @@ pub struct Answer {
     /// True when the answer was produced by a fallback path (e.g. the extractive answerer after a
     /// model failure) rather than the configured model.
     pub degraded: bool,
+    /// Whether the answer came from the answer cache (see [`crate::cache`]).
+    #[serde(default)]
+    pub cache: CacheStatus,
+}
+
+/// How the answer cache took part in an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheStatus {
+    /// No cache is configured, or the answer could not be cached (a refusal without a model).
+    #[default]
+    Bypass,
+    /// Looked up and not found; the answer was generated (and stored).
+    Miss,
+    /// The normalised question was found in the cache.
+    ExactHit,
+    /// A cached question similar enough (and not opposite) was found.
+    SemanticHit,
+}
+
+impl CacheStatus {
+    /// `bypass`, `miss`, `exact_hit` or `semantic_hit`, as serialized and as the bindings show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Bypass => "bypass",
+            CacheStatus::Miss => "miss",
+            CacheStatus::ExactHit => "exact_hit",
+            CacheStatus::SemanticHit => "semantic_hit",
+        }
+    }
+
+    /// True for either kind of hit.
+    pub fn is_hit(self) -> bool {
+        matches!(self, CacheStatus::ExactHit | CacheStatus::SemanticHit)
+    }
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.

@@ -1,7 +1,12 @@
-//! Cost: a dated price table, the [`CostMeter`] trait, and an in-process meter that totals spend
-//! per tenant.
+//! Cost: a dated price table, the [`CostMeter`] trait, an in-process meter that totals spend
+//! per tenant, the persistent [`CostLedger`] (SQLite), [`Budgets`] with reservations, and RPM/TPM
+//! [`RateLimits`].
 
+mod budget;
+mod ledger;
 mod prices;
+mod rate;
+mod sqlite_ledger;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -11,7 +16,17 @@ use async_trait::async_trait;
 use crate::error::{Error, Result};
 use crate::types::{Cost, Scope, Usage};
 
+pub use budget::{
+    Admission, AdmitRequest, AlertCallback, BudgetAlert, BudgetConfig, BudgetRule, Budgets,
+    OverBudget, Spender, SpentCall,
+};
+pub use ledger::{
+    now_ms, BudgetCheck, CostLedger, Dimension, LedgerEntry, Period, ReportBy, ReportRequest,
+    ReportRow, ReserveOutcome, ReserveRequest, SettleRequest, SpentRequest,
+};
 pub use prices::{ModelPrice, PriceTable};
+pub use rate::{RateLimit, RateLimits};
+pub use sqlite_ledger::SqliteCostLedger;
 
 /// Price one request's usage.
 #[derive(Debug, Clone)]
@@ -85,8 +100,7 @@ impl CostMeter for TableMeter {
         let u = &request.usage;
         if u.prompt_tokens + u.completion_tokens > 0 {
             if let Some(p) = self.prices.get(&request.chat_model) {
-                cost.input_usd = u.prompt_tokens as f64 * p.input_per_million / 1e6;
-                cost.output_usd = u.completion_tokens as f64 * p.output_per_million / 1e6;
+                (cost.input_usd, cost.output_usd) = p.chat_cost(u);
             } else {
                 tracing::warn!(target: "ragcore::cost", model = %request.chat_model, "no price for model; cost counted as 0");
             }

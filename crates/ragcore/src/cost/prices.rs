@@ -16,13 +16,46 @@ pub struct ModelPrice {
     /// USD per million output tokens.
     #[serde(default)]
     pub output_per_million: f64,
+    /// USD per million input tokens served from the provider's prompt cache (default: the
+    /// input price).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_per_million: Option<f64>,
+    /// USD per million reasoning tokens (default: the output price; OpenAI bills reasoning as
+    /// output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_per_million: Option<f64>,
 }
 
-/// A dated price table.
+impl ModelPrice {
+    /// The chat cost of a usage: uncached input, cached input, output and reasoning tokens, in
+    /// USD, as `(input, output)`. Cached tokens are part of `prompt_tokens` and reasoning tokens
+    /// part of `completion_tokens` (as OpenAI reports them).
+    pub fn chat_cost(&self, u: &crate::types::Usage) -> (f64, f64) {
+        let cached = u.cached_prompt_tokens.min(u.prompt_tokens);
+        let reasoning = u.reasoning_tokens.min(u.completion_tokens);
+        let input = (u.prompt_tokens - cached) as f64 * self.input_per_million
+            + cached as f64
+                * self
+                    .cached_input_per_million
+                    .unwrap_or(self.input_per_million);
+        let output = (u.completion_tokens - reasoning) as f64 * self.output_per_million
+            + reasoning as f64
+                * self
+                    .reasoning_per_million
+                    .unwrap_or(self.output_per_million);
+        (input / 1e6, output / 1e6)
+    }
+}
+
+/// A dated, versioned price table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceTable {
     /// The date the prices were taken (YYYY-MM-DD).
     pub version: String,
+    /// Revision of the table on that date (raised when a same-day correction is shipped);
+    /// answers' costs can be traced to `version` + `revision`.
+    #[serde(default)]
+    pub revision: u32,
     /// Prices by model name.
     pub models: BTreeMap<String, ModelPrice>,
 }
@@ -33,6 +66,7 @@ impl Default for PriceTable {
     fn default() -> Self {
         toml::from_str(DEFAULT_TOML).unwrap_or(PriceTable {
             version: "empty".into(),
+            revision: 0,
             models: BTreeMap::new(),
         })
     }
@@ -44,7 +78,10 @@ impl PriceTable {
         let t: PriceTable = toml::from_str(text)
             .map_err(|e| Error::load(origin, None, format!("invalid price table: {e}")))?;
         for (m, p) in &t.models {
-            if !(p.input_per_million >= 0.0 && p.output_per_million >= 0.0) {
+            let optional_ok = [p.cached_input_per_million, p.reasoning_per_million]
+                .iter()
+                .all(|o| o.is_none_or(|v| v >= 0.0));
+            if !(p.input_per_million >= 0.0 && p.output_per_million >= 0.0 && optional_ok) {
                 return Err(Error::load(
                     origin,
                     Some(format!("models.{m}")),
@@ -62,6 +99,7 @@ impl PriceTable {
         let over = Self::from_toml(&text, &path.to_string_lossy())?;
         let mut base = PriceTable {
             version: over.version,
+            revision: over.revision,
             ..PriceTable::default()
         };
         base.models.extend(over.models);

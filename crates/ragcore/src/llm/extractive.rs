@@ -109,6 +109,7 @@ impl ChatModel for ExtractiveAnswerer {
             model: self.name(),
             usage: Usage::default(),
             refused,
+            calls: Vec::new(),
         })
     }
 }

@@ -4,6 +4,8 @@
 mod extractive;
 pub mod layers;
 mod openai;
+mod sse;
+pub mod stream;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -14,6 +16,7 @@ use crate::types::Usage;
 
 pub use extractive::ExtractiveAnswerer;
 pub use openai::{is_refusal, OpenAiChat, OpenAiChatConfig};
+pub use stream::{ChatEvent, ChatStream};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +68,18 @@ pub struct ChatResponse {
     pub usage: Usage,
     /// True when the model said the passages do not contain the answer.
     pub refused: bool,
+    /// Earlier calls made for this reply that must be paid for too (a cascade's small model
+    /// before it escalated), in order. Empty for a single call.
+    pub calls: Vec<ModelCall>,
+}
+
+/// One model call that was made and must be costed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelCall {
+    /// The model called.
+    pub model: String,
+    /// Its usage.
+    pub usage: Usage,
 }
 
 /// Generates an answer.
@@ -75,4 +90,10 @@ pub trait ChatModel: Send + Sync {
 
     /// Answers one request.
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse>;
+
+    /// Answers one request as a stream of text deltas ending with the complete reply. Models
+    /// that cannot stream keep this default: one delta with the whole text, then `Done`.
+    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        Ok(stream::single_reply(self.chat(request).await?))
+    }
 }

@@ -1,9 +1,10 @@
-//! [`OpenAiChat`]: any OpenAI-compatible `/v1/chat/completions` (non-streaming).
+//! [`OpenAiChat`]: any OpenAI-compatible `/v1/chat/completions`, whole replies or streamed
+//! (server-sent events with `stream_options.include_usage`).
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{ChatModel, ChatRequest, ChatResponse};
+use super::{sse, ChatModel, ChatRequest, ChatResponse, ChatStream};
 use crate::error::{Error, Result};
 use crate::http::Endpoint;
 use crate::text::Tokenizer;
@@ -89,40 +90,92 @@ impl ChatModel for OpenAiChat {
             .and_then(|m| m.as_str())
             .unwrap_or(&self.config.model)
             .to_string();
-        let prompt = v.pointer("/usage/prompt_tokens").and_then(|t| t.as_u64());
-        let completion = v
-            .pointer("/usage/completion_tokens")
-            .and_then(|t| t.as_u64());
-        let usage = match (prompt, completion) {
-            (Some(p), Some(c)) => Usage {
-                prompt_tokens: p,
-                completion_tokens: c,
-                embedding_tokens: 0,
-                estimated: false,
-            },
-            _ => {
-                let tk = Tokenizer::for_model(&self.config.model);
-                let mut p = 0u64;
-                for m in &request.messages {
-                    p += tk.count(&m.content)? as u64 + 4;
-                }
-                Usage {
-                    prompt_tokens: p + 3,
-                    completion_tokens: tk.count(&text)? as u64,
-                    embedding_tokens: 0,
-                    estimated: true,
-                }
-            }
-        };
-        let refused =
-            !request.no_answer_text.is_empty() && is_refusal(&text, &request.no_answer_text);
-        Ok(ChatResponse {
-            text,
-            model,
-            usage,
-            refused,
-        })
+        reply(&request, text, v.get("usage"), model, &self.config.model)
     }
+
+    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let body = json!({
+            "model": self.config.model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens.unwrap_or(self.config.max_tokens),
+            "temperature": request.temperature.unwrap_or(self.config.temperature),
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        let keep = sse::request_for_estimate(&request);
+        let configured = self.config.model.clone();
+        let finish: sse::Finisher = Box::new(move |text, usage, model| {
+            reply(
+                &keep,
+                text.trim().to_string(),
+                usage.as_ref(),
+                model,
+                &configured,
+            )
+        });
+        sse::open(
+            &self.config.endpoint,
+            &self.client,
+            PROVIDER,
+            &body,
+            self.config.model.clone(),
+            finish,
+        )
+        .await
+    }
+}
+
+/// The reply with usage from the provider's `usage` object (with cached and reasoning token
+/// details) when it has one, else counted with the model's tokenizer and marked estimated.
+fn reply(
+    request: &ChatRequest,
+    text: String,
+    usage: Option<&Value>,
+    model: String,
+    configured: &str,
+) -> Result<ChatResponse> {
+    let usage = match provider_usage(usage) {
+        Some(u) => u,
+        None => estimate_usage(request, &text, configured)?,
+    };
+    let refused = !request.no_answer_text.is_empty() && is_refusal(&text, &request.no_answer_text);
+    Ok(ChatResponse {
+        text,
+        model,
+        usage,
+        refused,
+        calls: Vec::new(),
+    })
+}
+
+/// Usage as the provider reported it, when it reported prompt and completion tokens.
+pub(crate) fn provider_usage(u: Option<&Value>) -> Option<Usage> {
+    let u = u?;
+    let n = |p: &str| u.pointer(p).and_then(|t| t.as_u64());
+    Some(Usage {
+        prompt_tokens: n("/prompt_tokens")?,
+        completion_tokens: n("/completion_tokens")?,
+        embedding_tokens: 0,
+        estimated: false,
+        cached_prompt_tokens: n("/prompt_tokens_details/cached_tokens").unwrap_or(0),
+        reasoning_tokens: n("/completion_tokens_details/reasoning_tokens").unwrap_or(0),
+    })
+}
+
+/// Usage counted locally with the model's tokenizer (chat framing: 4 tokens per message, 3 for
+/// the reply), marked estimated.
+pub(crate) fn estimate_usage(request: &ChatRequest, text: &str, model: &str) -> Result<Usage> {
+    let tk = Tokenizer::for_model(model);
+    let mut p = 0u64;
+    for m in &request.messages {
+        p += tk.count(&m.content)? as u64 + 4;
+    }
+    Ok(Usage {
+        prompt_tokens: p + 3,
+        completion_tokens: tk.count(text)? as u64,
+        estimated: true,
+        ..Default::default()
+    })
 }
 
 /// Whether a model reply is the refusal sentence (or starts with one of its halves). Bindings

@@ -40,6 +40,10 @@ pub(crate) struct AskState {
     pub retrieval: Retrieval,
     /// The passages packed into the prompt.
     pub passages: Vec<PackedPassage>,
+    /// The feature asking (budgets, ledger).
+    pub feature: Option<String>,
+    /// The budget reservation of this request, once admitted.
+    pub admission: Option<crate::cost::Admission>,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -63,14 +67,18 @@ impl Pipeline {
             Prepared::Done(answer) => return Ok(*answer),
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
-        let (resp, degraded) = self.generate(&mut state, *chat_req).await?;
+        let (resp, degraded) = self.generate_admitted(&mut state, *chat_req).await?;
         self.finish(*state, resp, degraded).await
     }
 
     /// Input guards, retrieval inside the scope, the passage scan, the no-answer check and the
     /// prompt.
     pub(crate) async fn prepare(&self, request: AskRequest) -> Result<Prepared> {
-        let AskRequest { question, scope } = request;
+        let AskRequest {
+            question,
+            scope,
+            feature,
+        } = request;
         Self::check_question(&question)?;
         self.check_scope(&scope).await?;
         let mut timings = BTreeMap::new();
@@ -126,6 +134,8 @@ impl Pipeline {
             prompt_version,
             retrieval,
             passages: Vec::new(),
+            feature,
+            admission: None,
         };
 
         if state.retrieval.no_answer.refuse {
@@ -208,6 +218,12 @@ impl Pipeline {
                 cost,
             })
             .await?;
+        let spent = vec![crate::cost::SpentCall {
+            model: "none".into(),
+            usage: state.usage,
+            cost_usd: cost.total_usd,
+        }];
+        self.settle_spend(&state, spent).await;
         Ok(Answer {
             text: self.inner.config.no_answer_text.clone(),
             citations: Vec::new(),
@@ -220,6 +236,7 @@ impl Pipeline {
             timings: state.timings,
             verdicts: state.verdicts,
             degraded: false,
+            cache: crate::types::CacheStatus::Bypass,
         })
     }
 
@@ -319,7 +336,7 @@ impl Pipeline {
         if let Some(v) = stale_verdict(&citations, &state.retrieval.hits) {
             state.verdicts.push(v);
         }
-        let cost = self.price(&state.usage, &resp.model)?;
+        let (cost, spent) = self.price_reply(&mut state, &resp)?;
         self.inner
             .cost
             .record(RecordRequest {
@@ -329,6 +346,7 @@ impl Pipeline {
                 cost,
             })
             .await?;
+        self.settle_spend(&state, spent).await;
         Ok(Answer {
             text: if resp.refused {
                 self.inner.config.no_answer_text.clone()
@@ -345,6 +363,7 @@ impl Pipeline {
             timings: state.timings,
             verdicts: state.verdicts,
             degraded,
+            cache: crate::types::CacheStatus::Bypass,
         })
     }
 }

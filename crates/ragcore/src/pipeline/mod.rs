@@ -2,10 +2,13 @@
 //! `Arc<dyn …>` parts by a [`PipelineBuilder`].
 
 mod ask;
+mod budget;
 mod ingest;
 mod output;
+mod stream;
 
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
+pub use stream::{AnswerStream, StreamEvent};
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +16,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
-use crate::cost::{CostMeter, PriceRequest};
+use crate::cost::{Budgets, CostMeter, PriceRequest};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
@@ -89,6 +92,9 @@ pub struct AskRequest {
     pub question: String,
     /// Who asks.
     pub scope: Scope,
+    /// The product feature asking (for per-feature budgets and cost reports), `default` when
+    /// none.
+    pub feature: Option<String>,
 }
 
 impl AskRequest {
@@ -97,7 +103,14 @@ impl AskRequest {
         AskRequest {
             question: question.into(),
             scope,
+            feature: None,
         }
+    }
+
+    /// Names the feature asking.
+    pub fn with_feature(mut self, feature: impl Into<String>) -> Self {
+        self.feature = Some(feature.into());
+        self
     }
 }
 
@@ -113,10 +126,16 @@ pub struct PipelineBuilder {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    budgets: Option<Arc<Budgets>>,
     config: PipelineConfig,
 }
 
 impl PipelineBuilder {
+    /// Budgets, rate limits and the cost ledger every priced request is written to.
+    pub fn budgets(mut self, b: Arc<Budgets>) -> Self {
+        self.budgets = Some(b);
+        self
+    }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
     /// prompt (indirect prompt injection).
     pub fn document_scanner(mut self, d: Arc<InjectionDetector>) -> Self {
@@ -207,6 +226,7 @@ impl PipelineBuilder {
                 output_guards: self.output_guards,
                 document_scanner: self.document_scanner,
                 leak_checker: self.leak_checker,
+                budgets: self.budgets,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -226,6 +246,7 @@ struct Inner {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    budgets: Option<Arc<Budgets>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -270,6 +291,11 @@ impl Pipeline {
     /// The embedder.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.inner.embedder
+    }
+
+    /// The budgets and cost ledger, when configured.
+    pub fn budgets(&self) -> Option<&Arc<Budgets>> {
+        self.inner.budgets.as_ref()
     }
 
     /// The chat model's name.

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 
 use super::ChatLayer;
 use crate::error::{Error, Result};
-use crate::llm::{ChatModel, ChatRequest, ChatResponse};
+use crate::llm::stream::first_event;
+use crate::llm::{ChatModel, ChatRequest, ChatResponse, ChatStream};
 
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +138,18 @@ impl<M: ChatModel + ?Sized> ChatModel for CircuitBreaker<M> {
     async fn chat(&self, request: ChatRequest) -> Result<ChatResponse> {
         let probe = self.admit()?;
         let result = self.inner.chat(request).await;
+        let failed = matches!(&result, Err(e) if e.is_unavailable());
+        self.record(failed, probe)?;
+        result
+    }
+
+    /// A stream counts as a success once its first event arrived.
+    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let probe = self.admit()?;
+        let result = match self.inner.chat_stream(request).await {
+            Ok(s) => first_event(s).await,
+            Err(e) => Err(e),
+        };
         let failed = matches!(&result, Err(e) if e.is_unavailable());
         self.record(failed, probe)?;
         result

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 use super::ChatLayer;
 use crate::error::Result;
-use crate::llm::{ChatModel, ChatRequest, ChatResponse};
+use crate::llm::stream::first_event;
+use crate::llm::{ChatModel, ChatRequest, ChatResponse, ChatStream};
 
 /// Tries `inner`, then each fallback in order, on unavailability errors.
 pub struct Fallback<M: ?Sized> {
@@ -53,6 +54,29 @@ impl<M: ChatModel + ?Sized> ChatModel for Fallback<M> {
             tracing::warn!(target: "ragcore::llm", failed = %last, next = %f.name(), "falling back");
             match f.chat(request.clone()).await {
                 Ok(r) => return Ok(r),
+                Err(e) if e.is_unavailable() => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Falls back when a model fails before its first event.
+    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let open = |m: Arc<dyn ChatModel>, r: ChatRequest| async move {
+            first_event(m.chat_stream(r).await?).await
+        };
+        let mut last =
+            match async { first_event(self.inner.chat_stream(request.clone()).await?).await }.await
+            {
+                Ok(s) => return Ok(s),
+                Err(e) if e.is_unavailable() => e,
+                Err(e) => return Err(e),
+            };
+        for f in &self.fallbacks {
+            tracing::warn!(target: "ragcore::llm", failed = %last, next = %f.name(), "falling back (stream)");
+            match open(f.clone(), request.clone()).await {
+                Ok(s) => return Ok(s),
                 Err(e) if e.is_unavailable() => last = e,
                 Err(e) => return Err(e),
             }

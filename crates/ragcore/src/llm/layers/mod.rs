@@ -15,6 +15,7 @@
 //! ```
 
 mod breaker;
+mod cascade;
 mod fallback;
 mod retry;
 mod timeout;
@@ -22,6 +23,7 @@ mod timeout;
 use std::sync::Arc;
 
 pub use breaker::{BreakerState, CircuitBreaker, CircuitBreakerLayer};
+pub use cascade::{Cascade, CascadeDecision, CascadeLayer};
 pub use fallback::{Fallback, FallbackLayer};
 pub use retry::{Retry, RetryLayer, RetryPolicy};
 pub use timeout::{Timeout, TimeoutLayer};

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 
 use super::ChatLayer;
 use crate::error::{Error, Result};
-use crate::llm::{ChatModel, ChatRequest, ChatResponse};
+use crate::llm::stream::first_event;
+use crate::llm::{ChatModel, ChatRequest, ChatResponse, ChatStream};
 
 /// When and how long to wait before retrying.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,6 +114,29 @@ impl<M: ChatModel + ?Sized> ChatModel for Retry<M> {
                 Err(e) => match self.policy.decide(&e, attempt) {
                     Some(wait) => {
                         tracing::debug!(target: "ragcore::llm", model = %self.inner.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Retries only until the first event arrives: once a token has reached the caller, a
+    /// failure is returned as the stream's error (repeating text is worse than stopping).
+    async fn chat_stream(&self, request: ChatRequest) -> Result<ChatStream> {
+        let mut attempt = 0;
+        loop {
+            let opened = match self.inner.chat_stream(request.clone()).await {
+                Ok(s) => first_event(s).await,
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok(s) => return Ok(s),
+                Err(e) => match self.policy.decide(&e, attempt) {
+                    Some(wait) => {
+                        tracing::debug!(target: "ragcore::llm", model = %self.inner.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying stream before its first token");
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                     }
