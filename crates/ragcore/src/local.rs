@@ -11,6 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::cost::{PriceTable, TableMeter};
+use crate::drift::SqliteDriftLog;
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
 use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
@@ -38,6 +39,9 @@ pub struct LocalOptions {
     /// Guards run on answers (the default checks redact leaked personal data and flag stale
     /// citations).
     pub output_guards: Vec<Arc<dyn Guardrail>>,
+    /// Open a knowledge base built with another embedder so that [`Pipeline::reembed`] can
+    /// re-embed it; until then asks and writes are refused.
+    pub reembed: bool,
 }
 
 impl Pipeline {
@@ -52,17 +56,20 @@ impl Pipeline {
             Some(c) => c,
             None => Arc::new(ExtractiveAnswerer::new(options.config.segmenter)),
         };
-        let store = LocalStore::open_async(
-            &dir,
-            LocalStoreConfig {
-                fingerprint: embedder.fingerprint(),
-                profile: options.config.store_profile(),
-                ann: options.ann,
-            },
-        )
-        .await?;
+        let store_config = LocalStoreConfig {
+            fingerprint: embedder.fingerprint(),
+            profile: options.config.store_profile(),
+            ann: options.ann,
+        };
+        let store = if options.reembed {
+            LocalStore::open_for_reembed_async(&dir, store_config).await?
+        } else {
+            LocalStore::open_async(&dir, store_config).await?
+        };
         let db = dir.join("kb.sqlite");
+        let db2 = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
+        let drift = tokio::task::spawn_blocking(move || SqliteDriftLog::open(db2)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
@@ -79,6 +86,7 @@ impl Pipeline {
             .input_guard(pii.clone())
             .document_scanner(injection)
             .leak_checker(pii)
+            .drift_log(Arc::new(drift))
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

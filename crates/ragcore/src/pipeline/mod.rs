@@ -3,9 +3,13 @@
 
 mod ask;
 mod ingest;
+mod ops;
 mod output;
+mod versions;
 
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
+pub use ops::KnowledgeOp;
+pub use versions::ReembedReport;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::cost::{CostMeter, PriceRequest};
+use crate::drift::DriftLog;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
@@ -114,9 +119,15 @@ pub struct PipelineBuilder {
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
     config: PipelineConfig,
+    drift: Option<Arc<dyn DriftLog>>,
 }
 
 impl PipelineBuilder {
+    /// Records every ask for the drift statistics and FAQ gaps (optional).
+    pub fn drift_log(mut self, d: Arc<dyn DriftLog>) -> Self {
+        self.drift = Some(d);
+        self
+    }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
     /// prompt (indirect prompt injection).
     pub fn document_scanner(mut self, d: Arc<InjectionDetector>) -> Self {
@@ -211,6 +222,8 @@ impl PipelineBuilder {
                 chunker,
                 retriever,
                 config: self.config,
+                kb_gate: versions::KbGate::default(),
+                drift: self.drift,
             }),
         })
     }
@@ -230,6 +243,9 @@ struct Inner {
     chunker: Chunker,
     retriever: Retriever,
     config: PipelineConfig,
+    /// Readers (retrieval) vs writers (commits): see `versions.rs`.
+    kb_gate: versions::KbGate,
+    drift: Option<Arc<dyn DriftLog>>,
 }
 
 /// The RAG pipeline. Cheap to clone; all methods take `&self` and may run concurrently.
