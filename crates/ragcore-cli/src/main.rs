@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval;
+mod knowledge;
 mod render;
 
 use std::path::PathBuf;
@@ -63,6 +64,42 @@ enum Command {
         #[arg(long)]
         strict: bool,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Keep running and sync again whenever a file under the directory changes.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Make the live documents equal those of an earlier version, as a new version.
+    Rollback {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// The version to restore (see `ragcore versions`).
+        version: u64,
+        /// Roll back every tenant, not only --tenant.
+        #[arg(long)]
+        all_tenants: bool,
+    },
+    /// Re-embed every live chunk with the configured embedder (after changing it), in place.
+    Reembed {
+        #[command(flatten)]
+        kb: KbArgs,
+    },
+    /// Daily top retrieval score, no-answer rate and centroid distance against a baseline, and
+    /// the FAQ gaps (unanswered questions, grouped).
+    Drift {
+        #[command(flatten)]
+        kb: KbArgs,
+        /// Days in the recent window.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Days in the baseline window before it.
+        #[arg(long, default_value_t = 28)]
+        baseline_days: u32,
+        /// Last day of the recent window (YYYY-MM-DD, default today UTC).
+        #[arg(long)]
+        today: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -204,14 +241,18 @@ async fn run(cli: Cli) -> Result<()> {
             acl,
             strict,
             json,
+            watch,
         } => {
-            let p = open(&kb.kb).await?;
             let req = ragcore::pipeline::SyncRequest {
                 root: dir,
                 tenant: kb.tenant.clone(),
                 acl,
                 strict,
             };
+            if watch {
+                return knowledge::watch(&kb.kb, req, json).await;
+            }
+            let p = open(&kb.kb).await?;
             let report = p.sync(req).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -225,6 +266,26 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Rollback {
+            kb,
+            version,
+            all_tenants,
+        } => {
+            knowledge::rollback(
+                &kb.kb,
+                (!all_tenants).then_some(kb.tenant.as_str()),
+                version,
+            )
+            .await?
+        }
+        Command::Reembed { kb } => knowledge::reembed(&kb.kb).await?,
+        Command::Drift {
+            kb,
+            days,
+            baseline_days,
+            today,
+            json,
+        } => knowledge::drift(&kb.kb, &kb.tenant, days, baseline_days, today, json).await?,
         Command::Documents { kb, json } => {
             let p = open(&kb.kb).await?;
             let docs = p.store().documents(&kb.tenant).await?;

@@ -93,6 +93,29 @@ impl KnowledgeBase {
         })
     }
 
+    /// Runs one knowledge operation, given as a plain object `{op, ...arguments}` with the core's
+    /// snake_case names: `{op: "sync", root, tenant, acl?, strict?}`, `{op: "versions"}`,
+    /// `{op: "diff", tenant, from, to}`, `{op: "documents", tenant}`,
+    /// `{op: "rollback", to_version, tenant?}` (no tenant: all), `{op: "verify"}`,
+    /// `{op: "repair"}`, `{op: "reembed"}`, `{op: "drift", tenant, recent_days?, baseline_days?}`.
+    /// Resolves to the core's result as a plain object (snake_case keys).
+    #[napi(
+        ts_args_type = "op: KnowledgeOpShape & Record<string, unknown>",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn knowledge<'env>(
+        &self,
+        env: &'env Env,
+        op: Option<Unknown<'env>>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let op = match crate::knowledge::op_arg(env, op) {
+            Ok(op) => op,
+            Err(failure) => return rejected(env, failure),
+        };
+        let pipeline = self.pipeline.clone();
+        promise(env, async move { Ok(pipeline.knowledge(op).await?) })
+    }
+
     /// The passages `question` would be answered from, best first, without generating.
     #[napi(
         ts_args_type = "question: string, scope?: ScopeOptions | null",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use ragcore::pipeline::KnowledgeOp;
 use ragcore::{AskRequest, Embedder, Guardrail, IngestRequest, LocalOptions, Pipeline, Scope};
 
 use crate::callbacks::{PyChat, PyEmbedder, PyGuard};
@@ -167,6 +168,20 @@ impl NativeKnowledgeBase {
         Settled(capture(async move { to_json(&pipeline.ask(request).await?) }).await)
     }
 
+    async fn knowledge(pipeline: Pipeline, op: String) -> Settled<Json> {
+        Settled(
+            capture(async move {
+                let value = serde_json::from_str(&op).map_err(|e| {
+                    ragcore::Error::invalid("knowledge operation", format!("not JSON: {e}"))
+                })?;
+                Ok(Json(
+                    pipeline.knowledge(KnowledgeOp::from_json(value)?).await?,
+                ))
+            })
+            .await,
+        )
+    }
+
     async fn retrieve(pipeline: Pipeline, question: String, scope: Scope) -> Settled<Json> {
         Settled(capture(async move { to_json(&pipeline.retrieve(&question, &scope).await?) }).await)
     }
@@ -232,6 +247,20 @@ impl NativeKnowledgeBase {
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = ingest_request(paths, documents, tenant, acl)?;
         block_on(py, Self::ingest(self.pipeline(py)?, request))?.into_pyobject(py)
+    }
+
+    /// Runs a knowledge operation given as JSON (`{"op": "rollback", "to_version": 3}`; ops:
+    /// sync, versions, diff, documents, rollback, verify, repair, reembed, drift); returns an
+    /// awaitable of the result.
+    #[pyo3(signature = (op))]
+    fn knowledge_async<'py>(&self, py: Python<'py>, op: String) -> PyResult<Bound<'py, PyAny>> {
+        awaitable(py, Self::knowledge(self.pipeline(py)?, op))
+    }
+
+    /// Runs a knowledge operation given as JSON, blocking; returns the result.
+    #[pyo3(signature = (op))]
+    fn knowledge_blocking<'py>(&self, py: Python<'py>, op: String) -> PyResult<Bound<'py, PyAny>> {
+        block_on(py, Self::knowledge(self.pipeline(py)?, op))?.into_pyobject(py)
     }
 
     /// Answers a question within a scope; returns an awaitable of the answer as a dict.

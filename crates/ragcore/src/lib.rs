@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod cost;
+pub mod drift;
 pub mod embed;
 pub mod error;
 pub mod guard;
@@ -33,6 +34,7 @@ pub mod text;
 pub mod types;
 
 pub use cost::{CostMeter, PriceTable, TableMeter};
+pub use drift::{DriftLog, DriftReport, DriftReportRequest, SqliteDriftLog};
 pub use embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use guard::Guardrail;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::cost::{BudgetConfig, Budgets, PriceTable, SqliteCostLedger, TableMeter};
+
+use crate::drift::SqliteDriftLog;
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
 use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
@@ -41,6 +43,9 @@ pub struct LocalOptions {
     /// Budgets and rate limits; every priced request is written to the cost ledger in
     /// `kb.sqlite` either way.
     pub budgets: BudgetConfig,
+    /// Open a knowledge base built with another embedder so that [`Pipeline::reembed`] can
+    /// re-embed it; until then asks and writes are refused.
+    pub reembed: bool,
 }
 
 impl Pipeline {
@@ -55,22 +60,25 @@ impl Pipeline {
             Some(c) => c,
             None => Arc::new(ExtractiveAnswerer::new(options.config.segmenter)),
         };
-        let store = LocalStore::open_async(
-            &dir,
-            LocalStoreConfig {
-                fingerprint: embedder.fingerprint(),
-                profile: options.config.store_profile(),
-                ann: options.ann,
-            },
-        )
-        .await?;
+        let store_config = LocalStoreConfig {
+            fingerprint: embedder.fingerprint(),
+            profile: options.config.store_profile(),
+            ann: options.ann,
+        };
+        let store = if options.reembed {
+            LocalStore::open_for_reembed_async(&dir, store_config).await?
+        } else {
+            LocalStore::open_async(&dir, store_config).await?
+        };
         let db = dir.join("kb.sqlite");
         let ledger_db = db.clone();
+        let db2 = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let ledger =
             tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
         let prices = options.prices.unwrap_or_default();
         let budgets = Budgets::from_config(Arc::new(ledger), prices.clone(), options.budgets)?;
+        let drift = tokio::task::spawn_blocking(move || SqliteDriftLog::open(db2)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
@@ -86,6 +94,7 @@ impl Pipeline {
             .input_guard(pii.clone())
             .document_scanner(injection)
             .leak_checker(pii)
+            .drift_log(Arc::new(drift))
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

@@ -4,8 +4,9 @@ results; the work runs in Rust, with the GIL released."""
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from . import _ragcore
 from ._protocols import ChatModel, Embedder, Guard
@@ -42,6 +43,15 @@ def _scope(
     if tenant != "default" or principals is not None:
         raise ValueError("give either scope= or tenant=/principals=, not both")
     return scope.tenant, list(scope.principals)
+
+
+def _op(op: str, **args: Any) -> str:
+    """One knowledge operation as the JSON the native handle takes (``None`` values dropped)."""
+    body: Dict[str, Any] = {"op": op}
+    for k, v in args.items():
+        if v is not None:
+            body[k] = os.fspath(v) if k == "root" else v
+    return json.dumps(body)
 
 
 def _config(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -141,6 +151,57 @@ class AsyncKnowledgeBase:
         t, p = _scope(tenant, principals, scope)
         return _hits(await self._native.retrieve_async(question, t, p))
 
+    async def sync(
+        self,
+        root: PathArg,
+        *,
+        tenant: str = "default",
+        acl: Optional[Sequence[str]] = None,
+        strict: bool = False,
+    ) -> IngestReport:
+        """Makes ``tenant`` mirror directory ``root``: new, changed and deleted files as one new
+        version (unchanged files cost nothing). A file that fails keeps its previous version;
+        with ``strict`` any failure commits nothing."""
+        op = _op("sync", root=root, tenant=tenant, acl=list(acl or []), strict=strict)
+        return IngestReport._from_dict(await self._native.knowledge_async(op))
+
+    async def versions(self) -> List[Dict[str, Any]]:
+        """Every knowledge-base version, oldest first."""
+        result: List[Dict[str, Any]] = await self._native.knowledge_async(_op("versions"))
+        return result
+
+    async def diff(self, from_version: int, to_version: int, *, tenant: str = "default") -> Dict[str, Any]:
+        """Documents ``added``, ``changed`` and ``removed`` after ``from_version`` up to ``to_version``."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(
+            _op("diff", tenant=tenant, **{"from": from_version, "to": to_version})
+        ))
+
+    async def rollback(self, to_version: int, *, tenant: Optional[str] = "default") -> Dict[str, Any]:
+        """A new version whose live documents equal those of ``to_version`` (``tenant=None``:
+        every tenant). Nothing is embedded."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(_op("rollback", tenant=tenant, to_version=to_version)))
+
+    async def verify(self) -> Dict[str, Any]:
+        """Compares ledger, chunks, vectors and both indexes."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(_op("verify")))
+
+    async def repair(self) -> Dict[str, Any]:
+        """Fixes what :meth:`verify` finds and returns the check after the repair."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(_op("repair")))
+
+    async def reembed(self) -> Dict[str, Any]:
+        """Re-embeds every live chunk with this handle's embedder, in place, as a new version."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(_op("reembed")))
+
+    async def drift(
+        self, *, tenant: str = "default", recent_days: int = 7, baseline_days: int = 28
+    ) -> Dict[str, Any]:
+        """Top score, no-answer rate and centroid distance of recent asks against a baseline,
+        and the FAQ gaps (unanswered questions, grouped)."""
+        return cast(Dict[str, Any], await self._native.knowledge_async(
+            _op("drift", tenant=tenant, recent_days=recent_days, baseline_days=baseline_days)
+        ))
+
     def __repr__(self) -> str:
         return f"AsyncKnowledgeBase(path={self.path!r}, model={self.model!r})"
 
@@ -223,6 +284,53 @@ class KnowledgeBase:
         """See :meth:`AsyncKnowledgeBase.retrieve`."""
         t, p = _scope(tenant, principals, scope)
         return _hits(self._native.retrieve_blocking(question, t, p))
+
+    def sync(
+        self,
+        root: PathArg,
+        *,
+        tenant: str = "default",
+        acl: Optional[Sequence[str]] = None,
+        strict: bool = False,
+    ) -> IngestReport:
+        """See :meth:`AsyncKnowledgeBase.sync`."""
+        op = _op("sync", root=root, tenant=tenant, acl=list(acl or []), strict=strict)
+        return IngestReport._from_dict(self._native.knowledge_blocking(op))
+
+    def versions(self) -> List[Dict[str, Any]]:
+        """See :meth:`AsyncKnowledgeBase.versions`."""
+        result: List[Dict[str, Any]] = self._native.knowledge_blocking(_op("versions"))
+        return result
+
+    def diff(self, from_version: int, to_version: int, *, tenant: str = "default") -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.diff`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(
+            _op("diff", tenant=tenant, **{"from": from_version, "to": to_version})
+        ))
+
+    def rollback(self, to_version: int, *, tenant: Optional[str] = "default") -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.rollback`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(_op("rollback", tenant=tenant, to_version=to_version)))
+
+    def verify(self) -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.verify`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(_op("verify")))
+
+    def repair(self) -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.repair`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(_op("repair")))
+
+    def reembed(self) -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.reembed`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(_op("reembed")))
+
+    def drift(
+        self, *, tenant: str = "default", recent_days: int = 7, baseline_days: int = 28
+    ) -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.drift`."""
+        return cast(Dict[str, Any], self._native.knowledge_blocking(
+            _op("drift", tenant=tenant, recent_days=recent_days, baseline_days=baseline_days)
+        ))
 
     def __repr__(self) -> str:
         return f"KnowledgeBase(path={self.path!r}, model={self.model!r})"

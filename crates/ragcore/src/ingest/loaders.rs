@@ -1,4 +1,5 @@
-//! Loaders turn files into [`Document`]s: `.txt`, `.md`, and FAQ files as `.csv` / `.jsonl`
+//! Loaders turn files into [`Document`]s: `.txt`, `.md`, `.html` and `.pdf` (features `html`, `pdf`;
+//! see `html.rs`, `pdf.rs`), and FAQ files as `.csv` / `.jsonl`
 //! (question and answer columns). Every failure names the file and, where it applies, the row
 //! and field; one bad file or row never stops the others.
 
@@ -89,21 +90,34 @@ pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if !matches!(ext.as_str(), "txt" | "md" | "markdown" | "csv" | "jsonl") {
+    if !supported(&ext) {
         return Err(Error::load(
             path,
             None,
             format!(
-                "unsupported file type {:?}; supported: .txt .md .csv .jsonl",
+                "unsupported file type {:?}; supported: {}",
                 if ext.is_empty() {
                     "(none)".to_string()
                 } else {
                     format!(".{ext}")
-                }
+                },
+                supported_list()
             ),
         ));
     }
+    #[cfg(feature = "pdf")]
+    if ext == "pdf" {
+        let bytes = read_bytes(path)?;
+        return Ok((crate::ingest::pdf::load_pdf(path, id, &bytes)?, Vec::new()));
+    }
     let text = read_text(path)?;
+    #[cfg(feature = "html")]
+    if ext == "html" || ext == "htm" {
+        return Ok((
+            vec![crate::ingest::html::load_html(path, id, &text)?],
+            Vec::new(),
+        ));
+    }
     match ext.as_str() {
         "csv" => crate::ingest::faq::load_csv(path, id, &text),
         "jsonl" => crate::ingest::faq::load_jsonl(path, id, &text),
@@ -137,6 +151,42 @@ pub fn load_file(path: &Path, id: &str) -> Result<(Vec<Document>, Vec<Error>)> {
             Ok((vec![d], Vec::new()))
         }
     }
+}
+
+/// The extensions this build loads, for messages.
+fn supported_list() -> String {
+    let mut s = String::from(".txt .md .csv .jsonl");
+    if cfg!(feature = "html") {
+        s.push_str(" .html .htm");
+    }
+    if cfg!(feature = "pdf") {
+        s.push_str(" .pdf");
+    }
+    s
+}
+
+fn supported(ext: &str) -> bool {
+    matches!(ext, "txt" | "md" | "markdown" | "csv" | "jsonl")
+        || (cfg!(feature = "html") && matches!(ext, "html" | "htm"))
+        || (cfg!(feature = "pdf") && ext == "pdf")
+}
+
+/// Reads a whole file as bytes, within [`MAX_FILE_BYTES`].
+#[cfg(feature = "pdf")]
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::load(path, None, format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::load(
+            path,
+            None,
+            format!(
+                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
+                meta.len()
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|e| Error::load(path, None, format!("cannot read: {e}")))
 }
 
 /// Splits a leading `---` ... `---` front-matter block from the text.

@@ -97,6 +97,7 @@ impl Pipeline {
             .await?;
         timings.insert("guard_input".to_string(), ms(t));
 
+        let snapshot = self.read_snapshot().await; // one KB version for version and retrieval
         let kb_version = self.inner.store.kb_version().await?;
         let mut retrieval = self
             .inner
@@ -104,6 +105,7 @@ impl Pipeline {
             .retrieve(&crate::guard::strip_placeholders(&question), &scope)
             .instrument(tracing::info_span!("ragcore.retrieve"))
             .await?;
+        drop(snapshot);
         self.scan_passages(&mut retrieval, &mut verdicts);
         timings.insert("embed".to_string(), retrieval.embed_ms);
         timings.insert("retrieve".to_string(), retrieval.search_ms);
@@ -113,6 +115,7 @@ impl Pipeline {
             ..Default::default()
         };
         verdicts.push(no_answer_verdict(&retrieval));
+        self.record_drift(&question, &scope, &mut retrieval).await;
 
         let t = Instant::now();
         let prompt = self

@@ -349,6 +349,7 @@ impl Pipeline {
                 report.kb_version = self.inner.store.kb_version().await?;
                 return Ok(report);
             }
+            let gate = self.write_snapshot().await;
             let res = self
                 .inner
                 .store
@@ -358,7 +359,9 @@ impl Pipeline {
                     delete_document_ids: request.delete.clone(),
                     note: request.note.into(),
                 })
-                .await?;
+                .await;
+            drop(gate);
+            let res = res?;
             report.kb_version = res.kb_version;
             report.documents_added = res.documents_added;
             report.documents_changed = res.documents_changed;

@@ -4,11 +4,16 @@
 mod ask;
 mod budget;
 mod ingest;
+mod ops;
 mod output;
 mod stream;
 
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
 pub use stream::{AnswerStream, StreamEvent};
+mod versions;
+
+pub use ops::KnowledgeOp;
+pub use versions::ReembedReport;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use crate::cost::{Budgets, CostMeter, PriceRequest};
+use crate::drift::DriftLog;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
@@ -128,12 +134,18 @@ pub struct PipelineBuilder {
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
     config: PipelineConfig,
+    drift: Option<Arc<dyn DriftLog>>,
 }
 
 impl PipelineBuilder {
     /// Budgets, rate limits and the cost ledger every priced request is written to.
     pub fn budgets(mut self, b: Arc<Budgets>) -> Self {
         self.budgets = Some(b);
+        self
+    }
+    /// Records every ask for the drift statistics and FAQ gaps (optional).
+    pub fn drift_log(mut self, d: Arc<dyn DriftLog>) -> Self {
+        self.drift = Some(d);
         self
     }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
@@ -231,6 +243,8 @@ impl PipelineBuilder {
                 chunker,
                 retriever,
                 config: self.config,
+                kb_gate: versions::KbGate::default(),
+                drift: self.drift,
             }),
         })
     }
@@ -251,6 +265,9 @@ struct Inner {
     chunker: Chunker,
     retriever: Retriever,
     config: PipelineConfig,
+    /// Readers (retrieval) vs writers (commits): see `versions.rs`.
+    kb_gate: versions::KbGate,
+    drift: Option<Arc<dyn DriftLog>>,
 }
 
 /// The RAG pipeline. Cheap to clone; all methods take `&self` and may run concurrently.

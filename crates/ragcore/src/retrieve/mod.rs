@@ -87,6 +87,9 @@ pub struct Retrieval {
     pub embed_ms: f64,
     /// Milliseconds for searching and fusing.
     pub search_ms: f64,
+    /// The question's embedding, when the vector search ran (for drift statistics).
+    #[serde(skip)]
+    pub query_vector: Option<Vec<f32>>,
 }
 
 /// Runs hybrid retrieval over a store with an embedder.
@@ -247,6 +250,7 @@ impl Retriever {
             embedding_estimated,
             embed_ms,
             search_ms: round_ms(t1.elapsed().as_secs_f64() * 1e3),
+            query_vector: vector,
         })
     }
 

@@ -76,6 +76,36 @@ pub struct DeleteRequest {
     pub document_ids: Vec<String>,
 }
 
+/// Make the live documents of one tenant (or of all) equal those of an earlier version, as a new
+/// version. Stored chunks and vectors are reused: nothing is embedded.
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    /// The tenant to roll back; `None`: every tenant.
+    pub tenant: Option<String>,
+    /// The version whose documents become live again.
+    pub to_version: u64,
+    /// How restored chunks are indexed for BM25 (the pipeline's segmenter).
+    pub segmenter: crate::text::Segmenter,
+}
+
+/// A live chunk's text as the embedder sees it, for re-embedding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveChunkText {
+    /// The store's row of the chunk.
+    pub row: i64,
+    /// Title, heading context and text, as embedded at ingest.
+    pub text: String,
+}
+
+/// Replace the vectors of all live chunks with ones from a new embedder, as a new version.
+#[derive(Debug, Clone)]
+pub struct ReplaceVectorsRequest {
+    /// The new embedding space.
+    pub fingerprint: EmbedderFingerprint,
+    /// One vector per live chunk row (all of them).
+    pub vectors: Vec<(i64, Vec<f32>)>,
+}
+
 /// A nearest-neighbour search inside a scope.
 #[derive(Debug, Clone)]
 pub struct VectorSearchRequest {
@@ -269,6 +299,19 @@ pub trait VectorStore: Send + Sync {
 
     /// The live documents of a tenant.
     async fn documents(&self, tenant: &str) -> Result<Vec<DocumentInfo>>;
+
+    /// Ids of the documents of a tenant that were live at `version`.
+    async fn documents_at(&self, tenant: &str, version: u64) -> Result<Vec<String>>;
+
+    /// A new version whose live documents equal those of an earlier one.
+    async fn rollback(&self, request: RollbackRequest) -> Result<UpsertResult>;
+
+    /// Every live chunk's embedded text, for [`VectorStore::replace_vectors`].
+    async fn live_chunk_texts(&self) -> Result<Vec<LiveChunkText>>;
+
+    /// Replaces every live chunk's vector and the stored fingerprint in one transaction, as a new
+    /// version; returns it.
+    async fn replace_vectors(&self, request: ReplaceVectorsRequest) -> Result<u64>;
 
     /// Compares the ledger, chunks, vectors and both indexes.
     async fn verify(&self) -> Result<VerifyReport>;

@@ -3,6 +3,7 @@
 //! graph next to it is a derived index rebuilt or caught up from SQLite on open.
 
 mod ann;
+mod history;
 mod ledger;
 mod schema;
 mod write;
@@ -20,9 +21,9 @@ use ann::{AnnIndex, Visibility};
 use write::{apply_delete, apply_upsert};
 
 use super::{
-    DeleteRequest, DocumentInfo, KbVersionInfo, LexicalSearchRequest, StoreInfo, StoredChunk,
-    TermStats, UpsertRequest, UpsertResult, VectorSearchRequest, VectorStore, VerifyReport,
-    VersionDiff,
+    DeleteRequest, DocumentInfo, KbVersionInfo, LexicalSearchRequest, LiveChunkText,
+    ReplaceVectorsRequest, RollbackRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest,
+    UpsertResult, VectorSearchRequest, VectorStore, VerifyReport, VersionDiff,
 };
 use crate::embed::EmbedderFingerprint;
 use crate::error::{Error, Result};
@@ -53,6 +54,28 @@ struct Inner {
     fingerprint: EmbedderFingerprint,
     ann_config: AnnConfig,
     tenants: RwLock<HashMap<String, u32>>,
+    /// Set while the stored vectors come from another embedder (opened with
+    /// [`LocalStore::open_for_reembed`]): searches and writes are refused until
+    /// `replace_vectors` has run. Holds the stored fingerprint, for messages.
+    reembed_pending: RwLock<Option<String>>,
+}
+
+impl Inner {
+    fn check_not_pending(&self) -> Result<()> {
+        match &*self
+            .reembed_pending
+            .read()
+            .map_err(|_| Error::poisoned("re-embed state"))?
+        {
+            Some(old) => Err(Error::Incompatible(format!(
+                "{} holds vectors of embedder {old}, not {}; finish `ragcore reembed` \
+                 (Pipeline::reembed) before searching or writing",
+                self.dir.display(),
+                self.fingerprint
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -69,7 +92,18 @@ impl LocalStore {
     /// Opens (or creates) the knowledge base in `dir`. Blocking: call from `spawn_blocking` in
     /// async code, or use [`LocalStore::open_async`].
     pub fn open(dir: impl AsRef<Path>, config: LocalStoreConfig) -> Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
+        Self::open_mode(dir.as_ref(), config, false)
+    }
+
+    /// Opens a knowledge base even when it was built with another embedder, to re-embed it
+    /// with `config.fingerprint` ([`crate::Pipeline::reembed`]). Until then searches and writes
+    /// are refused; the stored vectors are not loaded.
+    pub fn open_for_reembed(dir: impl AsRef<Path>, config: LocalStoreConfig) -> Result<Self> {
+        Self::open_mode(dir.as_ref(), config, true)
+    }
+
+    fn open_mode(dir: &Path, config: LocalStoreConfig, reembed: bool) -> Result<Self> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::Storage(format!(
                 "cannot create knowledge base directory {}: {e}",
@@ -93,16 +127,22 @@ impl LocalStore {
                 r.get(0)
             })
             .optional()?;
+        let mut pending = None;
         match stored_fp {
             Some(s) if s != fp_json => {
                 let stored: Option<EmbedderFingerprint> = serde_json::from_str(&s).ok();
-                return Err(Error::Incompatible(format!(
-                    "{} was built with embedder {}, but the configured embedder is {}; open it with the same \
-                     embedder, or re-embed it into a new knowledge base directory",
-                    dir.display(),
-                    stored.map(|f| f.to_string()).unwrap_or(s),
-                    config.fingerprint
-                )));
+                let stored = stored.map(|f| f.to_string()).unwrap_or(s);
+                if !reembed {
+                    return Err(Error::Incompatible(format!(
+                        "{} was built with embedder {stored}, but the configured embedder is {}; open it \
+                         with the same embedder, or run `ragcore reembed --kb {}` (Pipeline::reembed) to \
+                         re-embed it in place with the new one",
+                        dir.display(),
+                        config.fingerprint,
+                        dir.display()
+                    )));
+                }
+                pending = Some(stored);
             }
             Some(_) => {}
             None => {
@@ -120,7 +160,11 @@ impl LocalStore {
         )?;
 
         let tenants = load_tenants(&conn)?;
-        let ann = build_ann(&dir, &conn, &config.ann, &config.fingerprint)?;
+        let ann = if pending.is_some() {
+            AnnIndex::new(config.ann, config.fingerprint.dimensions, 0)
+        } else {
+            build_ann(&dir, &conn, &config.ann, &config.fingerprint)?
+        };
         Ok(LocalStore {
             inner: Arc::new(Inner {
                 dir,
@@ -129,8 +173,18 @@ impl LocalStore {
                 fingerprint: config.fingerprint,
                 ann_config: config.ann,
                 tenants: RwLock::new(tenants),
+                reembed_pending: RwLock::new(pending),
             }),
         })
+    }
+
+    /// Opens the knowledge base for re-embedding on a blocking thread.
+    pub async fn open_for_reembed_async(
+        dir: impl AsRef<Path>,
+        config: LocalStoreConfig,
+    ) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || LocalStore::open_for_reembed(dir, config)).await?
     }
 
     /// Opens the knowledge base on a blocking thread.
@@ -285,6 +339,23 @@ fn build_ann(
         }
     }
     Ok(idx)
+}
+
+/// Brings the vector index up to a committed write and persists it.
+fn apply_to_index(ann: &mut AnnIndex, dir: &Path, applied: write::Applied) -> Result<UpsertResult> {
+    if applied.inserted.is_empty() && applied.removed.is_empty() && applied.revisibled.is_empty() {
+        return Ok(applied.result);
+    }
+    ann.remove(&applied.removed);
+    for (rowid, vis) in applied.revisibled {
+        ann.set_visibility(rowid, vis);
+    }
+    ann.insert(applied.inserted)?;
+    ann.compact_if_needed()?;
+    if let Err(e) = ann.persist(dir, applied.result.kb_version) {
+        tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
+    }
+    Ok(applied.result)
 }
 
 fn now_secs() -> i64 {
@@ -457,31 +528,24 @@ impl VectorStore for LocalStore {
                 }
             }
         }
+        self.inner.check_not_pending()?;
         self.blocking(move |inner| {
             // Lock order everywhere: vector index, then database.
-            let mut ann = inner.ann.write().map_err(|_| Error::poisoned("vector index"))?;
+            let mut ann = inner
+                .ann
+                .write()
+                .map_err(|_| Error::poisoned("vector index"))?;
             let applied = {
                 let mut conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
                 apply_upsert(&mut conn, &request, &inner.tenants)?
             };
-            if applied.inserted.is_empty() && applied.removed.is_empty() && applied.revisibled.is_empty() {
-                return Ok(applied.result);
-            }
-            ann.remove(&applied.removed);
-            for (rowid, vis) in applied.revisibled {
-                ann.set_visibility(rowid, vis);
-            }
-            ann.insert(applied.inserted)?;
-            ann.compact_if_needed()?;
-            if let Err(e) = ann.persist(&inner.dir, applied.result.kb_version) {
-                tracing::warn!(target: "ragcore::store", "vector index not persisted (it will be rebuilt on open): {e}");
-            }
-            Ok(applied.result)
+            apply_to_index(&mut ann, &inner.dir, applied)
         })
         .await
     }
 
     async fn delete(&self, request: DeleteRequest) -> Result<UpsertResult> {
+        self.inner.check_not_pending()?;
         self.blocking(move |inner| {
             let Some(t) = tenant_id_of(inner, &request.tenant)? else {
                 return Err(Error::NotFound { what: "tenant", name: request.tenant.clone() });
@@ -504,6 +568,7 @@ impl VectorStore for LocalStore {
     }
 
     async fn vector_search(&self, request: VectorSearchRequest) -> Result<Vec<StoredChunk>> {
+        self.inner.check_not_pending()?;
         self.blocking(move |inner| {
             let Some(t) = tenant_id_of(inner, &request.scope.tenant)? else {
                 return Ok(Vec::new());
@@ -621,6 +686,97 @@ impl VectorStore for LocalStore {
             };
             let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
             ledger::documents(&conn, t)
+        })
+        .await
+    }
+
+    async fn documents_at(&self, tenant: &str, version: u64) -> Result<Vec<String>> {
+        let tenant = tenant.to_string();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &tenant)? else {
+                return Ok(Vec::new());
+            };
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            history::document_ids_at(&conn, t, version)
+        })
+        .await
+    }
+
+    async fn rollback(&self, request: RollbackRequest) -> Result<UpsertResult> {
+        self.inner.check_not_pending()?;
+        self.blocking(move |inner| {
+            let mut ann = inner
+                .ann
+                .write()
+                .map_err(|_| Error::poisoned("vector index"))?;
+            let applied = {
+                let mut conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                history::apply_rollback(
+                    &mut conn,
+                    &request,
+                    inner.fingerprint.dimensions,
+                    &inner.tenants,
+                )?
+            };
+            apply_to_index(&mut ann, &inner.dir, applied)
+        })
+        .await
+    }
+
+    async fn live_chunk_texts(&self) -> Result<Vec<LiveChunkText>> {
+        self.blocking(|inner| {
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            Ok(history::live_texts(&conn)?
+                .into_iter()
+                .map(|l| LiveChunkText {
+                    row: l.rowid,
+                    text: l.text,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn replace_vectors(&self, request: ReplaceVectorsRequest) -> Result<u64> {
+        if request.fingerprint != self.inner.fingerprint {
+            return Err(Error::Incompatible(format!(
+                "the new vectors come from embedder {}, but the store was opened for {}",
+                request.fingerprint, self.inner.fingerprint
+            )));
+        }
+        let dims = self.inner.fingerprint.dimensions;
+        if let Some((row, v)) = request.vectors.iter().find(|(_, v)| v.len() != dims) {
+            return Err(Error::Incompatible(format!(
+                "the new vector of chunk row {row} has {} dimensions, the embedder {dims}",
+                v.len()
+            )));
+        }
+        self.blocking(move |inner| {
+            let mut ann = inner
+                .ann
+                .write()
+                .map_err(|_| Error::poisoned("vector index"))?;
+            let fp_json = serde_json::to_string(&inner.fingerprint)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let conn_guard = {
+                let mut conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                history::replace_vectors(&mut conn, &request.vectors, &fp_json)?;
+                conn
+            };
+            // The graph of the old vectors is useless: rebuild it from the new ones.
+            ann::remove_persisted(&inner.dir);
+            *ann = build_ann(
+                &inner.dir,
+                &conn_guard,
+                &inner.ann_config,
+                &inner.fingerprint,
+            )?;
+            let version = kb_version(&conn_guard)?;
+            *inner
+                .reembed_pending
+                .write()
+                .map_err(|_| Error::poisoned("re-embed state"))? = None;
+            Ok(version)
         })
         .await
     }

@@ -1,11 +1,12 @@
 //! The SQLite schema of a local knowledge base (the source of truth).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Result;
 
-/// Bumped when the schema changes incompatibly.
-pub(crate) const SCHEMA_VERSION: &str = "1";
+/// Bumped when the schema changes incompatibly. Version 2 added `doc_history` (the documents
+/// of every version, for rollback); a version-1 database is migrated forward on open.
+pub(crate) const SCHEMA_VERSION: &str = "2";
 
 /// Creates the tables when missing and sets the connection pragmas.
 pub(crate) fn init(conn: &Connection) -> Result<()> {
@@ -77,9 +78,55 @@ pub(crate) fn init(conn: &Connection) -> Result<()> {
             USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
         "#,
     )?;
-    conn.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?1)",
-        [SCHEMA_VERSION],
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match stored.as_deref() {
+        None => {
+            // A new database (or one from before the version was recorded): history starts
+            // with whatever is already there.
+            migrate_to_2(conn)?;
+        }
+        Some("1") => migrate_to_2(conn)?,
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Version 1 -> 2: creates `doc_history` and seeds it with the live documents, each valid from
+/// the version that last wrote it. History before the migration is not known, so rollback can
+/// only reach versions from `history_since` on. One transaction; nothing existing is changed.
+fn migrate_to_2(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        r#"
+        BEGIN IMMEDIATE;
+        CREATE TABLE IF NOT EXISTS doc_history(
+            tenant_id       INTEGER NOT NULL,
+            doc_id          TEXT NOT NULL,
+            version_added   INTEGER NOT NULL,
+            version_removed INTEGER,
+            title           TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            source          TEXT NOT NULL,
+            content_hash    TEXT NOT NULL,
+            acl             TEXT NOT NULL,
+            metadata        TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS doc_history_live
+            ON doc_history(tenant_id, doc_id) WHERE version_removed IS NULL;
+        INSERT INTO doc_history(tenant_id, doc_id, version_added, title, kind, source, content_hash, acl, metadata)
+            SELECT d.tenant_id, d.doc_id, d.version, d.title, d.kind, d.source, d.content_hash, d.acl, d.metadata
+            FROM documents d WHERE NOT EXISTS (SELECT 1 FROM doc_history h
+                WHERE h.tenant_id = d.tenant_id AND h.doc_id = d.doc_id AND h.version_removed IS NULL);
+        INSERT OR IGNORE INTO meta(key, value)
+            SELECT 'history_since', CAST(COALESCE(MAX(version), 0) AS TEXT) FROM kb_versions;
+        INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '2');
+        COMMIT;
+        "#,
     )?;
     Ok(())
 }

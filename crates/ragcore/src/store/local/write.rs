@@ -10,11 +10,28 @@ use super::{kb_version, now_secs, schema};
 use crate::error::{Error, Result};
 use crate::store::{DeleteRequest, UpsertRequest, UpsertResult};
 
+#[derive(Default)]
 pub(super) struct Applied {
     pub result: UpsertResult,
     pub inserted: Vec<(i64, Vec<f32>, Visibility)>,
     pub removed: Vec<i64>,
     pub revisibled: Vec<(i64, Visibility)>,
+}
+
+impl Applied {
+    /// Adds another tenant's changes written in the same transaction.
+    pub fn merge(&mut self, other: Applied) {
+        let (r, o) = (&mut self.result, other.result);
+        r.documents_added += o.documents_added;
+        r.documents_changed += o.documents_changed;
+        r.documents_unchanged += o.documents_unchanged;
+        r.documents_removed += o.documents_removed;
+        r.chunks_added += o.chunks_added;
+        r.chunks_removed += o.chunks_removed;
+        self.inserted.extend(other.inserted);
+        self.removed.extend(other.removed);
+        self.revisibled.extend(other.revisibled);
+    }
 }
 
 pub(super) fn acl_of(list: &[String]) -> Option<Arc<[String]>> {
@@ -32,15 +49,73 @@ pub(super) fn apply_upsert(
 ) -> Result<Applied> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version = kb_version(&tx)? + 1;
+    let tenant = ensure_tenant(&tx, &req.tenant)?;
+    let applied = write_tenant(&tx, version, tenant, req)?;
+    finish_version(
+        tx,
+        version,
+        &req.note,
+        applied,
+        &[(req.tenant.clone(), tenant)],
+        tenants,
+    )
+}
+
+/// The id of a tenant, created when new (inside the caller's transaction).
+pub(super) fn ensure_tenant(tx: &Connection, name: &str) -> Result<u32> {
+    tx.execute("INSERT OR IGNORE INTO tenants(name) VALUES (?1)", [name])?;
+    Ok(
+        tx.query_row("SELECT id FROM tenants WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Commits `version` when anything changed (rolls back otherwise) and records the tenants.
+pub(super) fn finish_version(
+    tx: rusqlite::Transaction<'_>,
+    version: u64,
+    note: &str,
+    mut applied: Applied,
+    new_tenants: &[(String, u32)],
+    tenants: &RwLock<HashMap<String, u32>>,
+) -> Result<Applied> {
+    let res = &mut applied.result;
+    if res.documents_added + res.documents_changed + res.documents_removed == 0 {
+        tx.rollback()?;
+        res.kb_version = version - 1;
+        applied.inserted.clear();
+        applied.removed.clear();
+        applied.revisibled.clear();
+        return Ok(applied);
+    }
     tx.execute(
-        "INSERT OR IGNORE INTO tenants(name) VALUES (?1)",
-        [&req.tenant],
+        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            version as i64,
+            now_secs(),
+            note,
+            res.documents_added as i64,
+            res.documents_changed as i64,
+            res.documents_removed as i64
+        ],
     )?;
-    let tenant: u32 = tx.query_row(
-        "SELECT id FROM tenants WHERE name = ?1",
-        [&req.tenant],
-        |r| r.get(0),
-    )?;
+    tx.commit()?;
+    let mut map = tenants.write().map_err(|_| Error::poisoned("tenants"))?;
+    for (name, id) in new_tenants {
+        map.insert(name.clone(), *id);
+    }
+    res.kb_version = version;
+    Ok(applied)
+}
+
+/// Writes one tenant's documents and deletions at `version` inside the caller's transaction.
+pub(super) fn write_tenant(
+    tx: &Connection,
+    version: u64,
+    tenant: u32,
+    req: &UpsertRequest,
+) -> Result<Applied> {
     let mut res = UpsertResult::default();
     let mut inserted = Vec::new();
     let mut removed = Vec::new();
@@ -64,7 +139,7 @@ pub(super) fn apply_upsert(
             res.documents_added += 1;
         }
         record_change(
-            &tx,
+            tx,
             version,
             tenant,
             &doc.id,
@@ -85,6 +160,12 @@ pub(super) fn apply_upsert(
              source = excluded.source, content_hash = excluded.content_hash, acl = excluded.acl, \
              metadata = excluded.metadata, version = excluded.version",
             params![tenant, doc.id, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json, version as i64],
+        )?;
+        close_history(tx, version, tenant, &doc.id)?;
+        tx.execute(
+            "INSERT INTO doc_history(tenant_id, doc_id, version_added, title, kind, source, content_hash, acl, metadata) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![tenant, doc.id, version as i64, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json],
         )?;
         tx.execute(
             "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
@@ -166,40 +247,13 @@ pub(super) fn apply_upsert(
         }
     }
     for id in &req.delete_document_ids {
-        let rows = remove_document(&tx, version, tenant, id)?;
+        let rows = remove_document(tx, version, tenant, id)?;
         if let Some(rows) = rows {
             res.documents_removed += 1;
             res.chunks_removed += rows.len() as u64;
             removed.extend(rows);
         }
     }
-    if res.documents_added + res.documents_changed + res.documents_removed == 0 {
-        tx.rollback()?;
-        res.kb_version = version - 1;
-        return Ok(Applied {
-            result: res,
-            inserted: Vec::new(),
-            removed: Vec::new(),
-            revisibled: Vec::new(),
-        });
-    }
-    tx.execute(
-        "INSERT INTO kb_versions(version, created_at, note, added, changed, removed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            version as i64,
-            now_secs(),
-            req.note,
-            res.documents_added as i64,
-            res.documents_changed as i64,
-            res.documents_removed as i64
-        ],
-    )?;
-    tx.commit()?;
-    tenants
-        .write()
-        .map_err(|_| Error::poisoned("tenants"))?
-        .insert(req.tenant.clone(), tenant);
-    res.kb_version = version;
     Ok(Applied {
         result: res,
         inserted,
@@ -238,6 +292,15 @@ pub(super) fn apply_delete(
     res.kb_version = version;
     res.documents_removed = docs_removed as u64;
     Ok((res, removed))
+}
+
+/// Ends the history row of a document's current content at `version`.
+fn close_history(tx: &Connection, version: u64, tenant: u32, doc_id: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE doc_history SET version_removed = ?1 WHERE tenant_id = ?2 AND doc_id = ?3 AND version_removed IS NULL",
+        params![version as i64, tenant, doc_id],
+    )?;
+    Ok(())
 }
 
 fn record_change(
@@ -287,6 +350,7 @@ fn remove_document(
         )?;
         tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
     }
+    close_history(tx, version, tenant, doc_id)?;
     record_change(tx, version, tenant, doc_id, "removed")?;
     Ok(Some(rows))
 }
