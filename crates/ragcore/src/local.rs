@@ -13,7 +13,9 @@ use secrecy::SecretString;
 use crate::cost::{PriceTable, TableMeter};
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
-use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
+use crate::guard::{
+    Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner, SqliteVault,
+};
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -62,7 +64,9 @@ impl Pipeline {
         )
         .await?;
         let db = dir.join("kb.sqlite");
+        let vault_db = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
+        let vault = tokio::task::spawn_blocking(move || SqliteVault::open(vault_db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
@@ -79,6 +83,7 @@ impl Pipeline {
             .input_guard(pii.clone())
             .document_scanner(injection)
             .leak_checker(pii)
+            .vault(Arc::new(vault))
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

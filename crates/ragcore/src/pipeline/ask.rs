@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
-use super::output::{citations_in, groundedness_verdict, redact_leaks, stale_verdict};
+use super::guarding::GuardSession;
+use super::output::{citations_in, groundedness_verdict, stale_verdict};
 use super::{ms, AskRequest, Pipeline};
 use crate::cost::RecordRequest;
 use crate::error::{Error, ErrorKind, Result};
@@ -40,6 +41,8 @@ pub(crate) struct AskState {
     pub retrieval: Retrieval,
     /// The passages packed into the prompt.
     pub passages: Vec<PackedPassage>,
+    /// The guard policy's state for this request (vault placeholders, canary).
+    pub guard: GuardSession,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -77,6 +80,7 @@ impl Pipeline {
         let mut verdicts = Vec::new();
 
         let t = Instant::now();
+        let mut guard = self.guard_session(&scope);
         let question = self
             .run_guards(
                 &self.inner.input_guards,
@@ -84,8 +88,12 @@ impl Pipeline {
                 question,
                 &scope,
                 &mut verdicts,
+                &mut guard,
             )
             .instrument(tracing::info_span!("ragcore.guard_input"))
+            .await?;
+        let question = self
+            .input_checks(&mut guard, question, &scope, &mut verdicts)
             .await?;
         timings.insert("guard_input".to_string(), ms(t));
 
@@ -126,6 +134,7 @@ impl Pipeline {
             prompt_version,
             retrieval,
             passages: Vec::new(),
+            guard,
         };
 
         if state.retrieval.no_answer.refuse {
@@ -148,7 +157,7 @@ impl Pipeline {
         )?;
         state.timings.insert("prompt".to_string(), ms(t));
 
-        let chat_req = ChatRequest {
+        let mut chat_req = ChatRequest {
             messages: vec![
                 ChatMessage {
                     role: Role::System,
@@ -166,6 +175,7 @@ impl Pipeline {
             temperature: None,
         };
         state.passages = passages;
+        self.arm_canary(&mut state.guard, &mut chat_req);
         Ok(Prepared::Generate(Box::new(state), Box::new(chat_req)))
     }
 
@@ -279,20 +289,12 @@ impl Pipeline {
     ) -> Result<Answer> {
         state.usage.add(&resp.usage);
         let t = Instant::now();
-        let text = self
-            .run_guards(
-                &self.inner.output_guards,
-                GuardStage::Output,
-                resp.text.clone(),
-                &state.scope,
-                &mut state.verdicts,
-            )
+        let (resp, regen_degraded) = self
+            .output_checks(&mut state, resp)
             .instrument(tracing::info_span!("ragcore.guard_output"))
             .await?;
-        let text = match &self.inner.leak_checker {
-            Some(pii) => redact_leaks(pii, text, &state.passages, &mut state.verdicts),
-            None => text,
-        };
+        let degraded = degraded || regen_degraded;
+        let text = resp.text.clone();
         state.timings.insert("guard_output".to_string(), ms(t));
 
         let citations = if resp.refused {

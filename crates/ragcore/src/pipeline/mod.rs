@@ -2,9 +2,11 @@
 //! `Arc<dyn …>` parts by a [`PipelineBuilder`].
 
 mod ask;
+mod guarding;
 mod ingest;
 mod output;
 
+pub use guarding::{PseudonymizeRequest, PseudonymizeResult, RestoreRequest};
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
 
 use std::sync::Arc;
@@ -16,14 +18,14 @@ use tracing::Instrument;
 use crate::cost::{CostMeter, PriceRequest};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
+use crate::guard::{GuardPolicy, Guardrail, InjectionDetector, PiiRedactor, PlaceholderVault};
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
 use crate::text::Segmenter;
-use crate::types::{Cost, Hit, Scope, Usage, Verdict, VerdictAction};
+use crate::types::{Cost, Hit, Scope, Usage};
 
 /// Settings of a pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,9 @@ pub struct PipelineConfig {
     /// Answers whose groundedness score (0..1) is below this get an annotated `groundedness`
     /// verdict.
     pub min_groundedness: f32,
+    /// What each guard does when it fires, per tenant (default: the guards' own behaviour).
+    #[serde(default)]
+    pub guards: GuardPolicy,
 }
 
 impl Default for PipelineConfig {
@@ -65,6 +70,7 @@ impl Default for PipelineConfig {
             degrade_on_model_error: true,
             embed_batch: 64,
             min_groundedness: 0.5,
+            guards: GuardPolicy::default(),
         }
     }
 }
@@ -113,10 +119,17 @@ pub struct PipelineBuilder {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    vault: Option<Arc<dyn PlaceholderVault>>,
     config: PipelineConfig,
 }
 
 impl PipelineBuilder {
+    /// The placeholder vault: with `guards.pii_mode = "placeholder"` personal data in questions
+    /// is replaced by `<EMAIL_1>`-style placeholders whose values are restored in the answer.
+    pub fn vault(mut self, v: Arc<dyn PlaceholderVault>) -> Self {
+        self.vault = Some(v);
+        self
+    }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
     /// prompt (indirect prompt injection).
     pub fn document_scanner(mut self, d: Arc<InjectionDetector>) -> Self {
@@ -196,6 +209,8 @@ impl PipelineBuilder {
         if self.config.embed_batch == 0 {
             return Err(Error::invalid("embed_batch", "must be positive"));
         }
+        self.config.guards.validate()?;
+        let guard_kit = guarding::GuardKit::new(self.vault)?;
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 embedder,
@@ -207,6 +222,7 @@ impl PipelineBuilder {
                 output_guards: self.output_guards,
                 document_scanner: self.document_scanner,
                 leak_checker: self.leak_checker,
+                guard_kit,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -226,6 +242,7 @@ struct Inner {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    guard_kit: guarding::GuardKit,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -315,39 +332,6 @@ impl Pipeline {
             .retrieve_with(question, scope, f)
             .instrument(tracing::info_span!("ragcore.retrieve"))
             .await
-    }
-
-    async fn run_guards(
-        &self,
-        guards: &[Arc<dyn Guardrail>],
-        stage: GuardStage,
-        text: String,
-        scope: &Scope,
-        verdicts: &mut Vec<Verdict>,
-    ) -> Result<String> {
-        let mut text = text;
-        for g in guards {
-            let out = g
-                .check(GuardRequest {
-                    text: text.clone(),
-                    stage,
-                    scope: scope.clone(),
-                })
-                .await?;
-            let blocked = out.verdict.action == VerdictAction::Block;
-            let detail = out.verdict.detail.clone();
-            verdicts.push(out.verdict);
-            if blocked {
-                return Err(Error::Blocked {
-                    guard: g.name(),
-                    reason: detail,
-                });
-            }
-            if let Some(t) = out.rewritten {
-                text = t;
-            }
-        }
-        Ok(text)
     }
 
     fn price(&self, usage: &Usage, model: &str) -> Result<Cost> {
