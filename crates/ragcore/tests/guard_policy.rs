@@ -253,8 +253,10 @@ async fn an_answer_that_leaks_the_system_prompt_is_blocked() -> R {
         .ok_or("no canary verdict")?;
     assert_eq!(v.action, VerdictAction::Annotate);
     // Without the canary, a verbatim copy of the system prompt is still caught.
-    let mut policy = GuardPolicy::default();
-    policy.canary = false;
+    let policy = GuardPolicy {
+        canary: false,
+        ..Default::default()
+    };
     let dir3 = tempfile::tempdir()?;
     let p3 = pipeline(&server, dir3.path(), policy).await?;
     server.answers([ECHO_SYSTEM]);

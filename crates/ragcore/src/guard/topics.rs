@@ -40,7 +40,8 @@ fn mentions(norm: &str, term: &str) -> bool {
         let end = start + term.len();
         let before = norm[..start].chars().next_back();
         let after = norm[end..].chars().next();
-        if !(ascii_edges.0 && word(before)) && !(ascii_edges.1 && word(after)) {
+        let glued = (ascii_edges.0 && word(before)) || (ascii_edges.1 && word(after));
+        if !glued {
             return true;
         }
         from = start + term.chars().next().map_or(1, char::len_utf8);
