@@ -15,7 +15,9 @@ use crate::cost::{BudgetConfig, Budgets, PriceTable, SqliteCostLedger, TableMete
 use crate::drift::SqliteDriftLog;
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
-use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
+use crate::guard::{
+    Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner, SqliteVault,
+};
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
@@ -73,12 +75,14 @@ impl Pipeline {
         let db = dir.join("kb.sqlite");
         let ledger_db = db.clone();
         let db2 = db.clone();
+        let vault_db = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let ledger =
             tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
         let prices = options.prices.unwrap_or_default();
         let budgets = Budgets::from_config(Arc::new(ledger), prices.clone(), options.budgets)?;
         let drift = tokio::task::spawn_blocking(move || SqliteDriftLog::open(db2)).await??;
+        let vault = tokio::task::spawn_blocking(move || SqliteVault::open(vault_db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
@@ -95,6 +99,7 @@ impl Pipeline {
             .document_scanner(injection)
             .leak_checker(pii)
             .drift_log(Arc::new(drift))
+            .vault(Arc::new(vault))
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

@@ -286,16 +286,23 @@ pub enum VerdictAction {
     Redact,
     /// The request was refused.
     Block,
+    /// The answer failed a check and was generated again with a stricter instruction.
+    Regenerate,
+    /// Something found and only logged (policy `log_only`); the text is unchanged.
+    LogOnly,
 }
 
 impl VerdictAction {
-    /// `pass`, `annotate`, `redact` or `block`, as serialized and as the bindings show it.
+    /// `pass`, `annotate`, `redact`, `block`, `regenerate` or `log_only`, as serialized and as
+    /// the bindings show it.
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictAction::Pass => "pass",
             VerdictAction::Annotate => "annotate",
             VerdictAction::Redact => "redact",
             VerdictAction::Block => "block",
+            VerdictAction::Regenerate => "regenerate",
+            VerdictAction::LogOnly => "log_only",
         }
     }
 }

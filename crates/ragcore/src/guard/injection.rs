@@ -42,6 +42,8 @@ const PATTERNS: &[(&str, f32, &str)] = patterns! {
     "override" 0.55 r"stop everything|stop what you(?:'re| are) doing|(?:cancel|abort|halt) (?:all|the|your) (?:previous|current|prior) (?:tasks?|instructions?|orders?)";
     "override" 0.45 r"(?:your|my) (?:initial|original|previous|new|real|actual|true|updated|secret) (?:instructions|prompt|orders) (?:are|were|is|was|say|said)(?-u:\b)";
     "override" 0.85 r"(?:ignor\pL*|vergiss\pL*|vergessen|olvid\pL*|oubli\pL*|игнорир\pL*|забуд\pL*|не обращай)[^.!?\n]{0,40}?(?:anweisung\pL*|instruc\pL*|istruzion\pL*|instru\pL*|инструкци\pL*|указани\pL*|regeln|règles|reglas|regole|правил\pL*)";
+    "override" 0.8 r"(?:ignor(?:e|ez|a|iere|ieren)|olvid[ae]|oubliez|vergiss|dimentica)(?: [\pL']+){1,4}? (?:y|et|und|e|and) (?:declara|indique|indiquez|dites|di|dis|sag|sagen|dichiara|afferma|diga|responde|répondez|antworte|escribe|écrivez|schreibe|state|say)(?-u:\b)";
+    "indirect" 0.4 r"(?:you have been|you've been|se te ha|se le ha|on vous a|sie wurden|ti è stato) (?:instructed|ordered|commanded|authorized|instruido|ordenado|indicado|autorizado|demandé|ordonné|angewiesen|beauftragt|ordinato|chiesto)(?-u:\b)";
     "override" 0.85 r"(?:지시|지침|명령)[^.!?\n]{0,12}무시|무시[^.!?\n]{0,12}(?:지시|지침)|(?:指示|命令|ルール)[^。\n]{0,12}(?:無視|无视|忘れ)";
     "override" 0.9 r"(?:忽略|无视|忽视|不要理会|不理会|别管|跳过|绕过|抛开|放弃|忘记|忘掉|不要遵守|不再遵守|停止遵守|违背|覆盖)[^。！？\n]{0,10}?(?:之前|以上|上面|上述|前面|先前|此前|早先|原来|原有|原始|原先|所有|全部|一切|系统|你的|既有|预设|默认)[^。！？\n]{0,8}?(?:指示|指令|提示|规则|设定|命令|要求|限制|约束|说明|内容|对话|规定|政策|准则|安排|信息|消息)";
     "override" 0.65 r"(?:忽略|无视|忘记|不要遵守|不必遵守|不用遵守|绕过|突破)[^。！？\n]{0,4}?(?:指示|指令|规则|限制|约束|规定|准则|设定)";
@@ -57,12 +59,18 @@ const PATTERNS: &[(&str, f32, &str)] = patterns! {
     "jailbreak" 0.35 r"(?:openai|anthropic|content|usage) (?:polic(?:y|ies)|guidelines|rules)";
     "jailbreak" 0.5 r"stay in character|break character|never refuse|(?:must|will|should|shall|can) not refuse|cannot refuse|can't refuse|don't refuse|do not refuse|never (?:say|tell) (?:no|that you can't)";
     "jailbreak" 0.8 r"(?:you|ai|assistant|model|chatgpt) (?:has|have) been (?:freed|unlocked|liberated|jailbroken|released)";
-    "jailbreak" 0.45 r"(?:i am|i'm) (?:your|the|an?) (?:developer|creator|admin|administrator|owner|programmer|operator|system administrator)(?-u:\b)|as an ai (?:developed|created|made|trained) by [a-z]+, i";
+    "authority" 0.45 r"(?:i am|i'm) (?:your|the|an?) (?:developer|creator|admin|administrator|owner|programmer|operator|system administrator)(?-u:\b)|as an ai (?:developed|created|made|trained) by [a-z]+, i";
+    "authority" 0.4 r"(?:i am|i'm) (?:god|the president|the ceo|a (?:police|law enforcement) officer|an? (?:fbi|cia|government) agent)(?-u:\b)[^.?!\n]{0,80}?(?:share|tell|give|reveal|need|must|have to)(?-u:\b)";
+    "authority" 0.35 r"(?:running|run|perform(?:ing)?|initiat(?:e|ing)|conduct(?:ing)?) (?:a |an )?'?(?:system|security|diagnostic|maintenance|routine|knowledge|compliance) (?:check|test|diagnostic|reset|audit|verification|override)";
+    "jailbreak" 0.45 r"you (?:have|need|must|are required|are obliged) to (?:answer|obey|comply with|do) (?:all|every|whatever|anything|everything)(?-u:\b)";
     "jailbreak" 0.45 r"(?:enter|entering|activate|activating|enable|enabling|switch to|switching to|now in|unlock|unlocking) (?:an? |the |your )?'?(?:[a-z]+ ){0,2}?(?:verification|maintenance|debug|admin|administrator|root|sudo|unrestricted|diagnostic|override|god|developer|system) mode";
     "jailbreak" 0.45 r"(?:假装|假扮|伪装)(?:你|成|是|自己)";
     "jailbreak" 0.7 r"(?:你|妳)(?:现在|从现在起|从现在开始)?(?:是|成为|扮演|变成)(?:一个|一位)?(?:不受|没有|无|毫无)(?:任何)?(?:限制|约束|审查|过滤|规则)";
     "jailbreak" 0.45 r"(?:从现在开始|从现在起|现在开始)[^。！？\n]{0,6}(?:你|妳)|你现在是|你将扮演|你要扮演|我是你的(?:开发者|创造者|管理员|主人|程序员)";
-    "jailbreak" 0.75 r"(?:开发者|上帝|越狱|无限制|无审查|dan|维护|调试|管理员)模式|越狱|现在就做任何事|可以做任何事";
+    "jailbreak" 0.75 r"(?:上帝|越狱|无限制|无审查|dan)模式|越狱|现在就做任何事|可以做任何事";
+    // "開發者模式" is also a phone setting: a jailbreak only when the assistant is put in it.
+    "jailbreak" 0.75 r"(?:你|您|妳|ai|助手|助理|模型|机器人)[^。！？\n]{0,8}(?:进入|启用|开启|切换到|切换成|处于|是|在|变成)[^。！？\n]{0,4}(?:开发者|维护|调试|管理员)模式";
+    "jailbreak" 0.3 r"(?:开发者|维护|调试|管理员)模式";
     "jailbreak" 0.5 r"(?:你|您|ai|模型|助手|机器人)[^。！？\n]{0,8}(?:不受|不必遵守|不用遵守|不需要遵守|摆脱|打破|没有)(?:任何)?[^。！？\n]{0,6}(?:限制|约束|规则|审查|过滤|束缚|规范)";
     // --- fake delimiters and chat-template tokens
     "delimiter" 0.8 r"<\|(?:im_start|im_end|system|user|assistant|endoftext|end_header_id|start_header_id|eot_id|begin_of_text)\|>";
@@ -85,8 +93,13 @@ const PATTERNS: &[(&str, f32, &str)] = patterns! {
     "secret" 0.5 r"(?:share|tell|give|reveal|confirm|provide|disclose|send|show|what(?:'s| is| was)|need|know|verify|spell) (?:me |us )?(?:[a-z]+ ){0,2}?(?:your|the|our|this|system's|system|admin|my) (?:[a-z]+ )?(?:password|passcode|passphrase|pin code|secret key|secret word|api key|access code|credentials|private key|secret)(?:[?.!,]|$| (?:to|for|of|with|so|please|now|that|in|as|via|and|using|immediately)(?-u:\b))";
     "secret" 0.45 r"(?:write|spell|encode|translate|hide|include|embed|put|rhyme|hint)(?: [a-z]+){0,4}? (?:the|your) (?:password|passcode|secret key|secret word|secret code|access code|api key)";
     "secret" 0.45 r"(?:ihr|dein|votre|ton|sua|seu|tu|su) (?:passwort|mot de passe|senha|contraseña|password)";
+    "secret" 0.5 r"(?:poem|acrostic|haiku|song|story|riddle|limerick|rap|essay|sonnet)(?: [a-z,]+){0,6}? (?:the|your|our|system's) (?:password|passcode|secret key|secret word|access code)(?-u:\b)";
+    "secret" 0.35 r"(?:your|the system's|our system's|the admin's|the administrator's) (?:own )?(?:password|passcode|passphrase|secret key|access code)(?: (?:be|is|was))?(?:[?.!,]|$| in )";
     "secret" 0.45 r"(?:quel est|was ist|qual è|cuál es|qual é|dame|donne|gib)[^.?!\n]{0,20}(?:mot de passe|passwort|password|contraseña|senha)|パスワード|비밀번호|пароль";
     "secret" 0.45 r"(?:告诉|提供|给|确认|透露|分享|说出|发送|写出|拼出|念出|列出|显示)(?:我|我们|一下)[^。！？\n]{0,8}?(?:密码|密钥|秘钥|口令|私钥|凭证)|(?:密码|密钥|秘钥|口令|私钥)(?:是什么|是多少)|用[^。！？\n]{0,8}写[^。！？\n]{0,4}密码";
+    // --- personal data of other users requested from the assistant
+    "data" 0.4 r"(?:the|this|that|other|another|every|each|all|any) users?'s? (?:current |home |e-?mail |ip |exact )?(?:address|birth ?(?:day|date|month|year)|date of birth|e-?mail|phone(?: number)?|password|location|city(?: of residence)?|residence|salary|bank|ssn|social security|whereabouts)(?-u:\b)|users? (?:in|from|of) (?:your|the) (?:database|records|system|user list)(?-u:\b)|(?:list|all|every one) of (?:the )?users(?: and| with) their(?-u:\b)";
+    "data" 0.35 r"[a-z]+'s (?:birth (?:date|month|year)|date of birth|e-?mail address|phone number|home address|bank (?:balance|account)|social security number|credit card number)(?-u:\b)|bank balance of [a-z]+";
     // --- indirect: instructions addressed to the assistant inside content
     "indirect" 0.6 r"(?:ai|assistant|chatbot|language model|llm|gpt|chatgpt|claude|bot|model)(?: [a-z]+){0,2}?[,:!] ?(?:please )?(?:ignore|you must|you should|do not|don't|always|never|respond|reply|say|output|print|include|tell|append|add|insert|forget|disregard)";
     "indirect" 0.55 r"(?:if you are|as|you are) an? (?:ai|assistant|language model|llm|large language model|chatbot)(?: [a-z]+){0,3}?,? (?:you must|you should|you will|please|ignore|do not|don't|always|never)";
@@ -245,8 +258,8 @@ fn decode_run(run: &str) -> Option<String> {
 pub struct InjectionReport {
     /// Score in 0..=1.
     pub score: f32,
-    /// The categories that matched (`override`, `jailbreak`, `delimiter`, `leak`, `secret`,
-    /// `indirect`, `exfil`, `code`, `encoded`), strongest first.
+    /// The categories that matched (`override`, `jailbreak`, `authority`, `delimiter`, `leak`,
+    /// `secret`, `data`, `indirect`, `exfil`, `code`, `encoded`), strongest first.
     pub categories: Vec<&'static str>,
 }
 
@@ -255,6 +268,7 @@ pub struct InjectionReport {
 pub struct InjectionDetector {
     set: RegexSet,
     encoded: Regex,
+    binary: Regex,
     allow: Option<Regex>,
     threshold: f32,
 }
@@ -269,9 +283,12 @@ impl InjectionDetector {
             .map_err(|e| Error::Internal(format!("injection patterns: {e}")))?;
         let encoded = Regex::new(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
             .map_err(|e| Error::Internal(format!("encoded-run pattern: {e}")))?;
+        let binary = Regex::new(r"(?:[01]{8}[ ]?){6,}")
+            .map_err(|e| Error::Internal(format!("binary-run pattern: {e}")))?;
         Ok(InjectionDetector {
             set,
             encoded,
+            binary,
             allow: None,
             threshold: Self::DEFAULT_THRESHOLD,
         })
@@ -343,6 +360,28 @@ impl InjectionDetector {
             };
             self.collect(&decoded, &mut best);
             merge(&mut best, "encoded", 0.3);
+        }
+        // Text spelled out as 8-bit binary groups.
+        for m in self.binary.find_iter(text).take(4) {
+            let bytes: Option<Vec<u8>> = m
+                .as_str()
+                .split_whitespace()
+                .flat_map(|w| w.as_bytes().chunks(8))
+                .map(|c| {
+                    std::str::from_utf8(c)
+                        .ok()
+                        .and_then(|b| u8::from_str_radix(b, 2).ok())
+                })
+                .collect();
+            if let Some(decoded) = bytes.and_then(|b| String::from_utf8(b).ok()) {
+                if decoded
+                    .chars()
+                    .all(|c| !c.is_control() || c.is_whitespace())
+                {
+                    self.collect(&decoded, &mut best);
+                    merge(&mut best, "encoded", 0.3);
+                }
+            }
         }
         if document {
             for entry in best.iter_mut() {

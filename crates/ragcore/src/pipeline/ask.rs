@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
-use super::output::{citations_in, groundedness_verdict, redact_leaks, stale_verdict};
+use super::guarding::GuardSession;
+use super::output::{citations_in, groundedness_verdict, stale_verdict};
 use super::{ms, AskRequest, Pipeline};
 use crate::cost::RecordRequest;
 use crate::error::{Error, ErrorKind, Result};
@@ -44,6 +45,8 @@ pub(crate) struct AskState {
     pub feature: Option<String>,
     /// The budget reservation of this request, once admitted.
     pub admission: Option<crate::cost::Admission>,
+    /// The guard policy's state for this request (vault placeholders, canary).
+    pub guard: GuardSession,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -85,6 +88,7 @@ impl Pipeline {
         let mut verdicts = Vec::new();
 
         let t = Instant::now();
+        let mut guard = self.guard_session(&scope);
         let question = self
             .run_guards(
                 &self.inner.input_guards,
@@ -92,8 +96,12 @@ impl Pipeline {
                 question,
                 &scope,
                 &mut verdicts,
+                &mut guard,
             )
             .instrument(tracing::info_span!("ragcore.guard_input"))
+            .await?;
+        let question = self
+            .input_checks(&mut guard, question, &scope, &mut verdicts)
             .await?;
         timings.insert("guard_input".to_string(), ms(t));
 
@@ -139,6 +147,7 @@ impl Pipeline {
             passages: Vec::new(),
             feature,
             admission: None,
+            guard,
         };
 
         if state.retrieval.no_answer.refuse {
@@ -161,7 +170,7 @@ impl Pipeline {
         )?;
         state.timings.insert("prompt".to_string(), ms(t));
 
-        let chat_req = ChatRequest {
+        let mut chat_req = ChatRequest {
             messages: vec![
                 ChatMessage {
                     role: Role::System,
@@ -179,6 +188,7 @@ impl Pipeline {
             temperature: None,
         };
         state.passages = passages;
+        self.arm_canary(&mut state.guard, &mut chat_req);
         Ok(Prepared::Generate(Box::new(state), Box::new(chat_req)))
     }
 
@@ -299,20 +309,12 @@ impl Pipeline {
     ) -> Result<Answer> {
         state.usage.add(&resp.usage);
         let t = Instant::now();
-        let text = self
-            .run_guards(
-                &self.inner.output_guards,
-                GuardStage::Output,
-                resp.text.clone(),
-                &state.scope,
-                &mut state.verdicts,
-            )
+        let (resp, regen_degraded) = self
+            .output_checks(&mut state, resp)
             .instrument(tracing::info_span!("ragcore.guard_output"))
             .await?;
-        let text = match &self.inner.leak_checker {
-            Some(pii) => redact_leaks(pii, text, &state.passages, &mut state.verdicts),
-            None => text,
-        };
+        let degraded = degraded || regen_degraded;
+        let text = resp.text.clone();
         state.timings.insert("guard_output".to_string(), ms(t));
 
         let citations = if resp.refused {

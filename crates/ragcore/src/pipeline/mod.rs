@@ -3,11 +3,13 @@
 
 mod ask;
 mod budget;
+mod guarding;
 mod ingest;
 mod ops;
 mod output;
 mod stream;
 
+pub use guarding::{PseudonymizeRequest, PseudonymizeResult, RestoreRequest};
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
 pub use stream::{AnswerStream, StreamEvent};
 mod versions;
@@ -25,14 +27,14 @@ use crate::cost::{Budgets, CostMeter, PriceRequest};
 use crate::drift::DriftLog;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
+use crate::guard::{GuardPolicy, Guardrail, InjectionDetector, PiiRedactor, PlaceholderVault};
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
 use crate::text::Segmenter;
-use crate::types::{Cost, Hit, Scope, Usage, Verdict, VerdictAction};
+use crate::types::{Cost, Hit, Scope, Usage};
 
 /// Settings of a pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +61,9 @@ pub struct PipelineConfig {
     /// Answers whose groundedness score (0..1) is below this get an annotated `groundedness`
     /// verdict.
     pub min_groundedness: f32,
+    /// What each guard does when it fires, per tenant (default: the guards' own behaviour).
+    #[serde(default)]
+    pub guards: GuardPolicy,
 }
 
 impl Default for PipelineConfig {
@@ -74,6 +79,7 @@ impl Default for PipelineConfig {
             degrade_on_model_error: true,
             embed_batch: 64,
             min_groundedness: 0.5,
+            guards: GuardPolicy::default(),
         }
     }
 }
@@ -133,6 +139,7 @@ pub struct PipelineBuilder {
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
+    vault: Option<Arc<dyn PlaceholderVault>>,
     config: PipelineConfig,
     drift: Option<Arc<dyn DriftLog>>,
 }
@@ -146,6 +153,12 @@ impl PipelineBuilder {
     /// Records every ask for the drift statistics and FAQ gaps (optional).
     pub fn drift_log(mut self, d: Arc<dyn DriftLog>) -> Self {
         self.drift = Some(d);
+        self
+    }
+    /// The placeholder vault: with `guards.pii_mode = "placeholder"` personal data in questions
+    /// is replaced by `<EMAIL_1>`-style placeholders whose values are restored in the answer.
+    pub fn vault(mut self, v: Arc<dyn PlaceholderVault>) -> Self {
+        self.vault = Some(v);
         self
     }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
@@ -227,6 +240,8 @@ impl PipelineBuilder {
         if self.config.embed_batch == 0 {
             return Err(Error::invalid("embed_batch", "must be positive"));
         }
+        self.config.guards.validate()?;
+        let guard_kit = guarding::GuardKit::new(self.vault)?;
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 embedder,
@@ -239,6 +254,7 @@ impl PipelineBuilder {
                 document_scanner: self.document_scanner,
                 leak_checker: self.leak_checker,
                 budgets: self.budgets,
+                guard_kit,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -261,6 +277,7 @@ struct Inner {
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
+    guard_kit: guarding::GuardKit,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -358,39 +375,6 @@ impl Pipeline {
             .retrieve_with(question, scope, f)
             .instrument(tracing::info_span!("ragcore.retrieve"))
             .await
-    }
-
-    async fn run_guards(
-        &self,
-        guards: &[Arc<dyn Guardrail>],
-        stage: GuardStage,
-        text: String,
-        scope: &Scope,
-        verdicts: &mut Vec<Verdict>,
-    ) -> Result<String> {
-        let mut text = text;
-        for g in guards {
-            let out = g
-                .check(GuardRequest {
-                    text: text.clone(),
-                    stage,
-                    scope: scope.clone(),
-                })
-                .await?;
-            let blocked = out.verdict.action == VerdictAction::Block;
-            let detail = out.verdict.detail.clone();
-            verdicts.push(out.verdict);
-            if blocked {
-                return Err(Error::Blocked {
-                    guard: g.name(),
-                    reason: detail,
-                });
-            }
-            if let Some(t) = out.rewritten {
-                text = t;
-            }
-        }
-        Ok(text)
     }
 
     fn price(&self, usage: &Usage, model: &str) -> Result<Cost> {

@@ -12,6 +12,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+/// A chat answer that makes the server reply with the request's system message.
+pub const ECHO_SYSTEM: &str = "<<echo the system message>>";
+
 /// What the server does for one request.
 #[derive(Debug, Clone)]
 pub enum Fault {
@@ -38,6 +41,8 @@ pub struct ServerState {
     pub auth: Mutex<Vec<String>>,
     /// The chat answer to give.
     pub chat_answer: Mutex<String>,
+    /// Answers given first, one per chat request, before `chat_answer`.
+    pub chat_answers: Mutex<VecDeque<String>>,
     /// Embedding dimensions.
     pub dims: usize,
 }
@@ -89,6 +94,28 @@ impl TestServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(faults);
+    }
+
+    /// Queues chat answers for the next chat requests (then `chat_answer` again). An answer
+    /// of [`ECHO_SYSTEM`] replies with the request's system message (a prompt leak).
+    pub fn answers<S: Into<String>>(&self, answers: impl IntoIterator<Item = S>) {
+        self.state
+            .chat_answers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(answers.into_iter().map(Into::into));
+    }
+
+    /// The bodies of the chat requests received.
+    pub fn chat_requests(&self) -> Vec<Value> {
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|b| b.get("messages").is_some())
+            .cloned()
+            .collect()
     }
 
     /// Number of requests received.
@@ -195,11 +222,24 @@ async fn chat(
     if let Some(r) = next_fault(&state, &body, &headers).await {
         return r;
     }
-    let answer = state
-        .chat_answer
+    let queued = state
+        .chat_answers
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone();
+        .pop_front();
+    let mut answer = queued.unwrap_or_else(|| {
+        state
+            .chat_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    });
+    if answer == ECHO_SYSTEM {
+        answer = body["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+    }
     Json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
