@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::cache::{AnswerCache, CacheConfig};
 use crate::cost::{BudgetConfig, Budgets, PriceTable, SqliteCostLedger, TableMeter};
 use crate::embed::{Embedder, HashingEmbedder, OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::error::{Error, Result};
@@ -41,6 +42,8 @@ pub struct LocalOptions {
     /// Budgets and rate limits; every priced request is written to the cost ledger in
     /// `kb.sqlite` either way.
     pub budgets: BudgetConfig,
+    /// The answer cache (default: none).
+    pub cache: Option<CacheConfig>,
 }
 
 impl Pipeline {
@@ -87,6 +90,9 @@ impl Pipeline {
             .document_scanner(injection)
             .leak_checker(pii)
             .config(options.config);
+        if let Some(c) = options.cache {
+            b = b.cache(Arc::new(AnswerCache::new(c)));
+        }
         for g in options.input_guards {
             b = b.input_guard(g);
         }

@@ -44,6 +44,10 @@ pub(crate) struct AskState {
     pub feature: Option<String>,
     /// The budget reservation of this request, once admitted.
     pub admission: Option<crate::cost::Admission>,
+    /// Whether the answer cache was consulted.
+    pub cache_status: crate::types::CacheStatus,
+    /// The question's embedding for the semantic cache (empty when not computed).
+    pub cache_vector: Vec<f32>,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -67,6 +71,9 @@ impl Pipeline {
             Prepared::Done(answer) => return Ok(*answer),
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
+        if let Some(hit) = self.cache_lookup(&mut state).await? {
+            return Ok(hit);
+        }
         let (resp, degraded) = self.generate_admitted(&mut state, *chat_req).await?;
         self.finish(*state, resp, degraded).await
     }
@@ -136,6 +143,8 @@ impl Pipeline {
             passages: Vec::new(),
             feature,
             admission: None,
+            cache_status: crate::types::CacheStatus::Bypass,
+            cache_vector: Vec::new(),
         };
 
         if state.retrieval.no_answer.refuse {
@@ -347,7 +356,8 @@ impl Pipeline {
             })
             .await?;
         self.settle_spend(&state, spent).await;
-        Ok(Answer {
+        let pending = self.cache_pending(&state);
+        let answer = Answer {
             text: if resp.refused {
                 self.inner.config.no_answer_text.clone()
             } else {
@@ -363,8 +373,10 @@ impl Pipeline {
             timings: state.timings,
             verdicts: state.verdicts,
             degraded,
-            cache: crate::types::CacheStatus::Bypass,
-        })
+            cache: state.cache_status,
+        };
+        self.cache_store(pending, &answer);
+        Ok(answer)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod ask;
 mod budget;
+mod cache;
 mod ingest;
 mod output;
 mod stream;
@@ -16,6 +17,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+use crate::cache::AnswerCache;
 use crate::cost::{Budgets, CostMeter, PriceRequest};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
@@ -127,10 +129,16 @@ pub struct PipelineBuilder {
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
+    cache: Option<Arc<AnswerCache>>,
     config: PipelineConfig,
 }
 
 impl PipelineBuilder {
+    /// The answer cache.
+    pub fn cache(mut self, c: Arc<AnswerCache>) -> Self {
+        self.cache = Some(c);
+        self
+    }
     /// Budgets, rate limits and the cost ledger every priced request is written to.
     pub fn budgets(mut self, b: Arc<Budgets>) -> Self {
         self.budgets = Some(b);
@@ -227,6 +235,7 @@ impl PipelineBuilder {
                 document_scanner: self.document_scanner,
                 leak_checker: self.leak_checker,
                 budgets: self.budgets,
+                cache: self.cache,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -247,6 +256,7 @@ struct Inner {
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
+    cache: Option<Arc<AnswerCache>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -291,6 +301,11 @@ impl Pipeline {
     /// The embedder.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.inner.embedder
+    }
+
+    /// The answer cache, when configured.
+    pub fn answer_cache(&self) -> Option<&Arc<AnswerCache>> {
+        self.inner.cache.as_ref()
     }
 
     /// The budgets and cost ledger, when configured.
