@@ -16,4 +16,5 @@ pub mod callbacks;
 pub mod convert;
 pub mod errors;
 pub mod kb;
+pub mod stream;
 pub mod types;
