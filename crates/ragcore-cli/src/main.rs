@@ -1,5 +1,6 @@
 //! The `ragcore` command: ingest files, ask questions, run the demo and evaluate retrieval.
 
+mod cost;
 mod demo;
 mod eval;
 mod knowledge;
@@ -177,6 +178,8 @@ enum Command {
     },
     /// Retrieval quality on a QA data set: recall@1, recall@5 and MRR@10 for BM25, vectors and fusion.
     RetrievalEval(eval::EvalArgs),
+    /// Spend from the cost ledger, by tenant, model, day, feature or principal.
+    Cost(cost::CostArgs),
 }
 
 fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
@@ -392,6 +395,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { kb } => demo::run(kb).await?,
         Command::RetrievalEval(args) => eval::run(args).await?,
+        Command::Cost(args) => cost::run(args).await?,
     }
     Ok(())
 }

@@ -544,6 +544,8 @@ impl From<ragcore::Usage> for Usage {
             completion_tokens: count(u.completion_tokens),
             embedding_tokens: count(u.embedding_tokens),
             estimated: u.estimated,
+            cached_prompt_tokens: count(u.cached_prompt_tokens),
+            reasoning_tokens: count(u.reasoning_tokens),
         }
     }
 }
@@ -584,6 +586,7 @@ impl From<ragcore::Answer> for Answer {
             timings: a.timings.into_iter().collect(),
             verdicts: a.verdicts.into_iter().map(Into::into).collect(),
             degraded: a.degraded,
+            cache: a.cache.as_str().to_string(),
         }
     }
 }

@@ -18,6 +18,13 @@ pub struct KnowledgeBase {
     pipeline: Pipeline,
 }
 
+impl KnowledgeBase {
+    /// The core pipeline (for the other modules' methods).
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+}
+
 #[napi]
 impl KnowledgeBase {
     /// Opens (or creates) the knowledge base in directory `path`. Without options it runs

@@ -17,4 +17,5 @@ pub mod convert;
 pub mod errors;
 pub mod kb;
 pub mod knowledge;
+pub mod stream;
 pub mod types;

@@ -192,6 +192,10 @@ pub struct Usage {
     pub embedding_tokens: i64,
     /// True when some count was computed locally instead of reported by the provider.
     pub estimated: bool,
+    /// Of the prompt tokens, those served from the provider's prompt cache.
+    pub cached_prompt_tokens: i64,
+    /// Of the completion tokens, the reasoning tokens.
+    pub reasoning_tokens: i64,
 }
 
 /// Money spent on one request, in US dollars.
@@ -246,4 +250,6 @@ pub struct Answer {
     pub verdicts: Vec<Verdict>,
     /// True when a fallback path produced the answer (e.g. after a model failure).
     pub degraded: bool,
+    /// `bypass` (no cache), `miss`, `exact_hit` or `semantic_hit`.
+    pub cache: String,
 }

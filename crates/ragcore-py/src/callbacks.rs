@@ -475,6 +475,7 @@ impl ChatModel for PyChat {
                 completion_tokens: c,
                 embedding_tokens: 0,
                 estimated: false,
+                ..Default::default()
             },
             (p, c) => {
                 let mut prompt = 3u64;
@@ -489,6 +490,7 @@ impl ChatModel for PyChat {
                     },
                     embedding_tokens: 0,
                     estimated: true,
+                    ..Default::default()
                 }
             }
         };
@@ -501,6 +503,7 @@ impl ChatModel for PyChat {
             model: self.name.clone(),
             usage,
             refused,
+            calls: Vec::new(),
         })
     }
 }

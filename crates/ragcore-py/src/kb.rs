@@ -182,6 +182,43 @@ impl NativeKnowledgeBase {
         )
     }
 
+    async fn ask_stream(
+        pipeline: Pipeline,
+        question: String,
+        scope: Scope,
+    ) -> Settled<crate::stream::NativeAnswerStream> {
+        let request = AskRequest::new(question, scope);
+        Settled(
+            capture(async move {
+                Ok(crate::stream::NativeAnswerStream::new(
+                    pipeline.ask_stream(request).await?,
+                ))
+            })
+            .await,
+        )
+    }
+
+    async fn cost_report(pipeline: Pipeline, by: String, tenant: Option<String>) -> Settled<Json> {
+        Settled(
+            capture(async move {
+                let by = ragcore::cost::ReportBy::parse(&by)?;
+                let budgets = pipeline.budgets().ok_or_else(|| {
+                    ragcore::Error::Config("this knowledge base has no cost ledger".into())
+                })?;
+                let rows = budgets
+                    .ledger()
+                    .report(ragcore::cost::ReportRequest {
+                        by,
+                        tenant,
+                        since_ms: None,
+                    })
+                    .await?;
+                to_json(&rows)
+            })
+            .await,
+        )
+    }
+
     async fn retrieve(pipeline: Pipeline, question: String, scope: Scope) -> Settled<Json> {
         Settled(capture(async move { to_json(&pipeline.retrieve(&question, &scope).await?) }).await)
     }
@@ -289,6 +326,57 @@ impl NativeKnowledgeBase {
         let question = convert::required_str(question, "question")?;
         let scope = scope(tenant, principals)?;
         block_on(py, Self::ask(self.pipeline(py)?, question, scope))?.into_pyobject(py)
+    }
+
+    /// Streams the answer to a question; returns an awaitable of a `NativeAnswerStream`.
+    #[pyo3(signature = (question, tenant, principals))]
+    fn ask_stream_async<'py>(
+        &self,
+        py: Python<'py>,
+        question: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+        principals: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let question = convert::required_str(question, "question")?;
+        let scope = scope(tenant, principals)?;
+        awaitable(py, Self::ask_stream(self.pipeline(py)?, question, scope))
+    }
+
+    /// Streams the answer to a question, blocking until the stream is open.
+    #[pyo3(signature = (question, tenant, principals))]
+    fn ask_stream_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        question: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+        principals: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let question = convert::required_str(question, "question")?;
+        let scope = scope(tenant, principals)?;
+        block_on(py, Self::ask_stream(self.pipeline(py)?, question, scope))?.into_pyobject(py)
+    }
+
+    /// Spend from the cost ledger grouped `by` tenant, model, day, feature or principal;
+    /// returns an awaitable of a list of row dicts.
+    #[pyo3(signature = (by, tenant))]
+    fn cost_report_async<'py>(
+        &self,
+        py: Python<'py>,
+        by: String,
+        tenant: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        awaitable(py, Self::cost_report(self.pipeline(py)?, by, tenant))
+    }
+
+    /// Spend from the cost ledger, blocking; returns a list of row dicts.
+    #[pyo3(signature = (by, tenant))]
+    fn cost_report_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        by: String,
+        tenant: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        block_on(py, Self::cost_report(self.pipeline(py)?, by, tenant))?.into_pyobject(py)
     }
 
     /// Retrieves the passages for a question; returns an awaitable of a list of hit dicts.

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod errors;
 pub mod kb;
 pub mod runtime;
+pub mod stream;
 
 use pyo3::prelude::*;
 
@@ -22,6 +23,9 @@ mod _ragcore {
 
     #[pymodule_export]
     use crate::kb::NativeKnowledgeBase;
+
+    #[pymodule_export]
+    use crate::stream::NativeAnswerStream;
 
     /// Waits (at most `max_seconds`, GIL released) for background tasks that are still handing
     /// results to asyncio; registered with `atexit` by the `ragcore` package.

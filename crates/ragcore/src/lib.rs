@@ -17,6 +17,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod cost;
 pub mod drift;
 pub mod embed;
@@ -49,6 +50,6 @@ pub use retrieve::{Fusion, RetrievalConfig};
 pub use store::{LocalStore, VectorStore};
 pub use text::Segmenter;
 pub use types::{
-    Answer, Chunk, Citation, Cost, Document, DocumentKind, Hit, Scope, Usage, Verdict,
+    Answer, CacheStatus, Chunk, Citation, Cost, Document, DocumentKind, Hit, Scope, Usage, Verdict,
     VerdictAction,
 };

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::cache::{AnswerCache, CacheConfig};
 use crate::cost::{BudgetConfig, Budgets, PriceTable, SqliteCostLedger, TableMeter};
 
 use crate::drift::SqliteDriftLog;
@@ -48,6 +49,8 @@ pub struct LocalOptions {
     /// Open a knowledge base built with another embedder so that [`Pipeline::reembed`] can
     /// re-embed it; until then asks and writes are refused.
     pub reembed: bool,
+    /// The answer cache (default: none).
+    pub cache: Option<CacheConfig>,
 }
 
 impl Pipeline {
@@ -101,6 +104,9 @@ impl Pipeline {
             .drift_log(Arc::new(drift))
             .vault(Arc::new(vault))
             .config(options.config);
+        if let Some(c) = options.cache {
+            b = b.cache(Arc::new(AnswerCache::new(c)));
+        }
         for g in options.input_guards {
             b = b.input_guard(g);
         }

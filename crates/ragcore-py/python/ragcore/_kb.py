@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, cast
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from . import _ragcore
 from ._protocols import ChatModel, Embedder, Guard
-from ._types import Answer, Document, Hit, IngestReport, Scope, _hits
+from ._types import Answer, CostRow, Document, Hit, IngestReport, Scope, StreamEvent, _hits
 
 __all__ = ["AsyncKnowledgeBase", "KnowledgeBase"]
 
@@ -138,6 +138,29 @@ class AsyncKnowledgeBase:
         (``no_answer=True``) when the knowledge base has nothing relevant."""
         t, p = _scope(tenant, principals, scope)
         return Answer._from_dict(await self._native.ask_async(question, t, p))
+
+    async def ask_stream(
+        self,
+        question: str,
+        *,
+        tenant: str = "default",
+        principals: Optional[Sequence[str]] = None,
+        scope: Optional[Scope] = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Like :meth:`ask`, streamed: events with a text ``delta`` as the model produces it,
+        then one with the final ``answer`` (authoritative: output checks may change the text)."""
+        t, p = _scope(tenant, principals, scope)
+        stream = await self._native.ask_stream_async(question, t, p)
+        while True:
+            ev = await stream.next_async()
+            if ev is None:
+                return
+            yield StreamEvent._from_dict(ev)
+
+    async def cost_report(self, *, by: str = "tenant", tenant: Optional[str] = None) -> List[CostRow]:
+        """Spend from the cost ledger grouped by ``tenant``, ``model``, ``day``, ``feature`` or
+        ``principal``, most expensive first."""
+        return [CostRow._from_dict(r) for r in await self._native.cost_report_async(by, tenant)]
 
     async def retrieve(
         self,
@@ -272,6 +295,27 @@ class KnowledgeBase:
         """See :meth:`AsyncKnowledgeBase.ask`."""
         t, p = _scope(tenant, principals, scope)
         return Answer._from_dict(self._native.ask_blocking(question, t, p))
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        tenant: str = "default",
+        principals: Optional[Sequence[str]] = None,
+        scope: Optional[Scope] = None,
+    ) -> Iterator[StreamEvent]:
+        """See :meth:`AsyncKnowledgeBase.ask_stream`."""
+        t, p = _scope(tenant, principals, scope)
+        stream = self._native.ask_stream_blocking(question, t, p)
+        while True:
+            ev = stream.next_blocking()
+            if ev is None:
+                return
+            yield StreamEvent._from_dict(ev)
+
+    def cost_report(self, *, by: str = "tenant", tenant: Optional[str] = None) -> List[CostRow]:
+        """See :meth:`AsyncKnowledgeBase.cost_report`."""
+        return [CostRow._from_dict(r) for r in self._native.cost_report_blocking(by, tenant)]
 
     def retrieve(
         self,

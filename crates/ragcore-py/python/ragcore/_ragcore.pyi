@@ -9,6 +9,12 @@ ERROR_KINDS: List[str]
 
 _Path = Union[str, os.PathLike[str]]
 
+class NativeAnswerStream:
+    """A streamed answer being read: events as dicts, ``None`` at the end."""
+
+    def next_async(self) -> Awaitable[Optional[Dict[str, Any]]]: ...
+    def next_blocking(self) -> Optional[Dict[str, Any]]: ...
+
 class NativeKnowledgeBase:
     """An opened knowledge base; results are plain dicts."""
 
@@ -50,6 +56,16 @@ class NativeKnowledgeBase:
     def ask_blocking(
         self, question: str, tenant: str, principals: Optional[Sequence[str]]
     ) -> Dict[str, Any]: ...
+    def ask_stream_async(
+        self, question: str, tenant: str, principals: Optional[Sequence[str]]
+    ) -> Awaitable[NativeAnswerStream]: ...
+    def ask_stream_blocking(
+        self, question: str, tenant: str, principals: Optional[Sequence[str]]
+    ) -> NativeAnswerStream: ...
+    def cost_report_async(
+        self, by: str, tenant: Optional[str]
+    ) -> Awaitable[List[Dict[str, Any]]]: ...
+    def cost_report_blocking(self, by: str, tenant: Optional[str]) -> List[Dict[str, Any]]: ...
     def retrieve_async(
         self, question: str, tenant: str, principals: Optional[Sequence[str]]
     ) -> Awaitable[List[Dict[str, Any]]]: ...

@@ -94,6 +94,8 @@ class Usage:
     completion_tokens: int = 0
     embedding_tokens: int = 0
     estimated: bool = False
+    cached_prompt_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @classmethod
     def _from_dict(cls, d: _Row) -> Usage:
@@ -102,6 +104,8 @@ class Usage:
             completion_tokens=int(d["completion_tokens"]),
             embedding_tokens=int(d["embedding_tokens"]),
             estimated=bool(d["estimated"]),
+            cached_prompt_tokens=int(d.get("cached_prompt_tokens", 0)),
+            reasoning_tokens=int(d.get("reasoning_tokens", 0)),
         )
 
 
@@ -160,6 +164,8 @@ class Answer:
     timings: Mapping[str, float]
     verdicts: Tuple[Verdict, ...]
     degraded: bool
+    cache: str = "bypass"
+    """``"bypass"`` (no cache), ``"miss"``, ``"exact_hit"`` or ``"semantic_hit"``."""
 
     @classmethod
     def _from_dict(cls, d: _Row) -> Answer:
@@ -175,6 +181,41 @@ class Answer:
             timings={str(k): float(v) for k, v in d["timings"].items()},
             verdicts=tuple(Verdict._from_dict(v) for v in d["verdicts"]),
             degraded=bool(d["degraded"]),
+            cache=str(d.get("cache", "bypass")),
+        )
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of ``ask_stream()``: a text ``delta`` as the model produces it, or the final
+    ``answer`` (always last; its text is authoritative)."""
+
+    delta: Optional[str] = None
+    answer: Optional[Answer] = None
+
+    @classmethod
+    def _from_dict(cls, d: _Row) -> StreamEvent:
+        if "answer" in d:
+            return cls(answer=Answer._from_dict(d["answer"]))
+        return cls(delta=str(d["delta"]))
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One group of a cost report from the ledger."""
+
+    key: str
+    requests: int
+    usage: Usage
+    cost_usd: float
+
+    @classmethod
+    def _from_dict(cls, d: _Row) -> CostRow:
+        return cls(
+            key=str(d["key"]),
+            requests=int(d["requests"]),
+            usage=Usage._from_dict(d["usage"]),
+            cost_usd=float(d["cost_usd"]),
         )
 
 

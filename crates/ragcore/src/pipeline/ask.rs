@@ -47,6 +47,10 @@ pub(crate) struct AskState {
     pub admission: Option<crate::cost::Admission>,
     /// The guard policy's state for this request (vault placeholders, canary).
     pub guard: GuardSession,
+    /// Whether the answer cache was consulted.
+    pub cache_status: crate::types::CacheStatus,
+    /// The question's embedding for the semantic cache (empty when not computed).
+    pub cache_vector: Vec<f32>,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -70,6 +74,9 @@ impl Pipeline {
             Prepared::Done(answer) => return Ok(*answer),
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
+        if let Some(hit) = self.cache_lookup(&mut state).await? {
+            return Ok(hit);
+        }
         let (resp, degraded) = self.generate_admitted(&mut state, *chat_req).await?;
         self.finish(*state, resp, degraded).await
     }
@@ -148,6 +155,8 @@ impl Pipeline {
             feature,
             admission: None,
             guard,
+            cache_status: crate::types::CacheStatus::Bypass,
+            cache_vector: Vec::new(),
         };
 
         if state.retrieval.no_answer.refuse {
@@ -352,7 +361,8 @@ impl Pipeline {
             })
             .await?;
         self.settle_spend(&state, spent).await;
-        Ok(Answer {
+        let pending = self.cache_pending(&state);
+        let answer = Answer {
             text: if resp.refused {
                 self.inner.config.no_answer_text.clone()
             } else {
@@ -368,8 +378,10 @@ impl Pipeline {
             timings: state.timings,
             verdicts: state.verdicts,
             degraded,
-            cache: crate::types::CacheStatus::Bypass,
-        })
+            cache: state.cache_status,
+        };
+        self.cache_store(pending, &answer);
+        Ok(answer)
     }
 }
 

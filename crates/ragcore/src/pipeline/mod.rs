@@ -3,6 +3,7 @@
 
 mod ask;
 mod budget;
+mod cache;
 mod guarding;
 mod ingest;
 mod ops;
@@ -23,6 +24,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+use crate::cache::AnswerCache;
 use crate::cost::{Budgets, CostMeter, PriceRequest};
 use crate::drift::DriftLog;
 use crate::embed::Embedder;
@@ -140,11 +142,17 @@ pub struct PipelineBuilder {
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
     vault: Option<Arc<dyn PlaceholderVault>>,
+    cache: Option<Arc<AnswerCache>>,
     config: PipelineConfig,
     drift: Option<Arc<dyn DriftLog>>,
 }
 
 impl PipelineBuilder {
+    /// The answer cache.
+    pub fn cache(mut self, c: Arc<AnswerCache>) -> Self {
+        self.cache = Some(c);
+        self
+    }
     /// Budgets, rate limits and the cost ledger every priced request is written to.
     pub fn budgets(mut self, b: Arc<Budgets>) -> Self {
         self.budgets = Some(b);
@@ -255,6 +263,7 @@ impl PipelineBuilder {
                 leak_checker: self.leak_checker,
                 budgets: self.budgets,
                 guard_kit,
+                cache: self.cache,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -278,6 +287,7 @@ struct Inner {
     leak_checker: Option<Arc<PiiRedactor>>,
     budgets: Option<Arc<Budgets>>,
     guard_kit: guarding::GuardKit,
+    cache: Option<Arc<AnswerCache>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -325,6 +335,11 @@ impl Pipeline {
     /// The embedder.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.inner.embedder
+    }
+
+    /// The answer cache, when configured.
+    pub fn answer_cache(&self) -> Option<&Arc<AnswerCache>> {
+        self.inner.cache.as_ref()
     }
 
     /// The budgets and cost ledger, when configured.

@@ -47,6 +47,9 @@ impl Pipeline {
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
         let chat_req = *chat_req;
+        if let Some(hit) = self.cache_lookup(&mut state).await? {
+            return Ok(whole(hit));
+        }
         let started = Instant::now();
         if let Some(e) = self.admit(&mut state, &chat_req).await? {
             let (resp, degraded) = self.degrade_over_budget(&mut state, chat_req, e).await?;

@@ -28,6 +28,15 @@ pub enum Fault {
     Delay(std::time::Duration),
     /// 429 with a `Retry-After` header of this many seconds.
     RateLimited(u64),
+    /// Streaming only: send this many content events, then close the connection without a
+    /// finish reason or `[DONE]`.
+    Truncated(usize),
+    /// Streaming only: one content event, then an event whose data is not JSON.
+    MalformedEvent,
+    /// Streaming only: the status and headers at once, the first event after this long.
+    SlowFirstToken(std::time::Duration),
+    /// Streaming only: no `usage` event even when `include_usage` was asked for.
+    NoUsage,
 }
 
 /// Shared state: scripted faults (consumed in order, then `Ok`), and what was received.
@@ -45,6 +54,10 @@ pub struct ServerState {
     pub chat_answers: Mutex<VecDeque<String>>,
     /// Embedding dimensions.
     pub dims: usize,
+    /// The `usage` object of chat replies (streamed and not).
+    pub usage: Mutex<Value>,
+    /// Streaming faults taken by the next streamed replies (consumed in order).
+    pub stream_script: Mutex<VecDeque<Fault>>,
 }
 
 /// A running server.
@@ -71,6 +84,8 @@ impl TestServer {
         });
         *state.chat_answer.lock().unwrap_or_else(|e| e.into_inner()) =
             "Returns are accepted within 7 days [1].".into();
+        *state.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+            json!({"prompt_tokens": 123, "completion_tokens": 17, "total_tokens": 140});
         let app = Router::new()
             .route("/v1/embeddings", post(embeddings))
             .route("/v1/chat/completions", post(chat))
@@ -118,6 +133,30 @@ impl TestServer {
             .collect()
     }
 
+    /// Sets the chat answer.
+    pub fn answer(&self, text: &str) {
+        *self
+            .state
+            .chat_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = text.to_string();
+    }
+
+    /// Sets the usage object of chat replies.
+    pub fn set_usage(&self, usage: Value) {
+        *self.state.usage.lock().unwrap_or_else(|e| e.into_inner()) = usage;
+    }
+
+    /// Queues streaming faults (`Truncated`, `MalformedEvent`, `SlowFirstToken`, `NoUsage`)
+    /// for the next streamed replies; `Ok` streams normally.
+    pub fn script_stream(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state
+            .stream_script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(faults);
+    }
+
     /// Number of requests received.
     pub fn request_count(&self) -> usize {
         self.state
@@ -159,6 +198,9 @@ async fn next_fault(state: &ServerState, body: &Value, headers: &HeaderMap) -> O
         Fault::Malformed => Some((StatusCode::OK, "{not json").into_response()),
         Fault::Delay(d) => {
             tokio::time::sleep(d).await;
+            None
+        }
+        Fault::Truncated(_) | Fault::MalformedEvent | Fault::SlowFirstToken(_) | Fault::NoUsage => {
             None
         }
         Fault::RateLimited(secs) => Some(
@@ -240,12 +282,99 @@ async fn chat(
             .unwrap_or("")
             .to_string();
     }
+    let usage = state
+        .usage
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if body["stream"] == json!(true) {
+        let fault = state
+            .stream_script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+            .unwrap_or(Fault::Ok);
+        let include_usage = body["stream_options"]["include_usage"] == json!(true);
+        return sse_reply(&answer, &body["model"], usage, include_usage, fault);
+    }
     Json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "model": body["model"],
         "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 123, "completion_tokens": 17, "total_tokens": 140}
+        "usage": usage
     }))
     .into_response()
+}
+
+/// A streamed chat completion: the answer in word-sized content events, a finish event, the
+/// usage event (when asked for) and `[DONE]`, shaped by a streaming fault.
+fn sse_reply(
+    answer: &str,
+    model: &Value,
+    usage: Value,
+    include_usage: bool,
+    fault: Fault,
+) -> Response {
+    use futures::stream::StreamExt;
+    let chunk = |delta: Value, finish: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let mut pieces: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in answer.chars() {
+        cur.push(c);
+        if c == ' ' {
+            pieces.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        pieces.push(cur);
+    }
+    let mut frames: Vec<String> = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    let content: Vec<String> = pieces
+        .iter()
+        .map(|p| chunk(json!({"content": p}), Value::Null))
+        .collect();
+    let mut first_delay = std::time::Duration::ZERO;
+    match fault {
+        Fault::Truncated(n) => frames.extend(content.into_iter().take(n)),
+        Fault::MalformedEvent => {
+            frames.extend(content.into_iter().take(1));
+            frames.push("data: {\"choices\": [{\"delta\": {\"content\": \"x\"\n\n".into());
+        }
+        other => {
+            if let Fault::SlowFirstToken(d) = other {
+                first_delay = d;
+            }
+            frames.extend(content);
+            frames.push(chunk(json!({}), json!("stop")));
+            if include_usage && !matches!(other, Fault::NoUsage) {
+                frames.push(format!(
+                    "data: {}\n\n",
+                    json!({"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model, "choices": [], "usage": usage})
+                ));
+            }
+            frames.push("data: [DONE]\n\n".into());
+        }
+    }
+    let stream =
+        futures::stream::iter(frames.into_iter().enumerate()).then(move |(i, f)| async move {
+            if i == 1 && !first_delay.is_zero() {
+                tokio::time::sleep(first_delay).await;
+            }
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(f))
+        });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream")
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -1,0 +1,109 @@
+//! Answer-cache hit ratio and latency on repeated and paraphrased FAQ questions from
+//! `../shared/data/covidqa_faq` (English FAQ entries and human-written paraphrases).
+//!
+//! ```text
+//! cargo run --release -p ragcore --example cache_faq [-- DATA_DIR [THRESHOLD]]
+//! ```
+//! Pass 1 asks every FAQ question (misses, stored), pass 2 asks them again verbatim (exact hits),
+//! pass 3 asks the paraphrases (semantic hits when similar enough). Prints the hit ratio and the
+//! median latency of each pass.
+
+use std::time::Instant;
+
+use ragcore::cache::CacheConfig;
+use ragcore::{AskRequest, CacheStatus, Document, IngestRequest, LocalOptions, Pipeline, Scope};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let data = args.next().unwrap_or_else(|| {
+        format!(
+            "{}/../../../shared/data/covidqa_faq",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let threshold: f32 = args.next().map(|t| t.parse()).transpose()?.unwrap_or(0.9);
+    let corpus = std::fs::read_to_string(format!("{data}/corpus.jsonl"))?;
+    let queries = std::fs::read_to_string(format!("{data}/queries.jsonl"))?;
+    let mut docs = Vec::new();
+    for line in corpus.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let (id, q, a) = (v["id"].as_str(), v["title"].as_str(), v["text"].as_str());
+        if let (Some(id), Some(q), Some(a)) = (id, q, a) {
+            docs.push(Document::faq(id, q, a));
+        }
+    }
+    let mut pairs = Vec::new();
+    for line in queries.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let gold = v["gold_paragraph_id"].as_str().unwrap_or_default();
+        let original = docs.iter().find(|d| d.id == gold).map(|d| d.title.clone());
+        if let (Some(o), Some(p)) = (original, v["question"].as_str()) {
+            pairs.push((o, p.to_string()));
+        }
+    }
+    let dir = tempfile::tempdir()?;
+    let kb = Pipeline::open_local(
+        dir.path(),
+        LocalOptions {
+            cache: Some(CacheConfig {
+                semantic_threshold: Some(threshold),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let n_docs = docs.len();
+    kb.ingest(IngestRequest::documents("covid", docs)).await?;
+    let scope = Scope::tenant("covid");
+    println!(
+        "{} FAQ entries, {} paraphrased questions, semantic threshold {threshold}",
+        n_docs,
+        pairs.len()
+    );
+    let passes: [(&str, Vec<String>); 3] = [
+        (
+            "first ask (FAQ question)",
+            pairs.iter().map(|p| p.0.clone()).collect(),
+        ),
+        (
+            "repeated (same question)",
+            pairs.iter().map(|p| p.0.clone()).collect(),
+        ),
+        ("paraphrased", pairs.iter().map(|p| p.1.clone()).collect()),
+    ];
+    for (name, qs) in passes {
+        let (mut exact, mut semantic, mut answered) = (0, 0, 0);
+        let mut lat = Vec::new();
+        for q in &qs {
+            let t = Instant::now();
+            let a = kb.ask(AskRequest::new(q.clone(), scope.clone())).await?;
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            answered += usize::from(!a.no_answer);
+            match a.cache {
+                CacheStatus::ExactHit => exact += 1,
+                CacheStatus::SemanticHit => semantic += 1,
+                _ => {}
+            }
+        }
+        println!(
+            "{name:<26} asks {:>4}  answered {:>4}  exact hits {:>4}  semantic hits {:>4}  hit ratio {:>5.1}%  median {:.2} ms",
+            qs.len(),
+            answered,
+            exact,
+            semantic,
+            100.0 * (exact + semantic) as f64 / qs.len().max(1) as f64,
+            median(lat)
+        );
+    }
+    if let Some(c) = kb.answer_cache() {
+        println!("{:?}", c.stats());
+    }
+    Ok(())
+}

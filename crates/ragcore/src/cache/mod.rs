@@ -1,0 +1,339 @@
+//! The answer cache: exact (normalised question) then semantic (embedding similarity above a
+//! threshold), partitioned by tenant, principals, prompt version, KB version and model, with a
+//! TTL and an opposite-question check ([`signature`]). Entries are in memory, per process.
+//!
+//! The pipeline looks up after retrieval (so the scope has been applied and the KB version is
+//! known) and before generation; a hit is served only when every chunk the cached answer cites
+//! is among this request's retrieved hits, so an answer citing a changed, deleted or no longer
+//! visible chunk is dropped. Answers are stored after the output checks; degraded answers and
+//! refusals are not cached.
+
+mod polarity;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::types::{Answer, CacheStatus};
+
+pub use polarity::signature;
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CacheConfig {
+    /// How long an entry lives.
+    pub ttl: Duration,
+    /// Cosine similarity (0..1) of question embeddings above which a cached question counts as
+    /// the same question; `None` disables the semantic stage (exact only).
+    pub semantic_threshold: Option<f32>,
+    /// Entries kept per partition (oldest evicted first).
+    pub max_entries: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl: Duration::from_secs(24 * 3600),
+            semantic_threshold: Some(0.9),
+            max_entries: 10_000,
+        }
+    }
+}
+
+/// What a cached answer is valid for: a hit needs all of it to match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Partition {
+    /// Tenant.
+    pub tenant: String,
+    /// Principals, sorted.
+    pub principals: Vec<String>,
+    /// `name@version` of the prompt.
+    pub prompt_version: String,
+    /// The KB version the answer was retrieved from.
+    pub kb_version: u64,
+    /// The chat model configured.
+    pub model: String,
+}
+
+struct Entry {
+    normalized: String,
+    signature: Vec<String>,
+    vector: Vec<f32>,
+    answer: Answer,
+    cited: Vec<String>,
+    stored: Instant,
+}
+
+/// Hit and miss counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Exact hits.
+    pub exact_hits: u64,
+    /// Semantic hits.
+    pub semantic_hits: u64,
+    /// Misses.
+    pub misses: u64,
+    /// Similar questions refused by the opposite-question check.
+    pub opposite_rejections: u64,
+}
+
+/// The answer cache.
+pub struct AnswerCache {
+    config: CacheConfig,
+    entries: Mutex<HashMap<Partition, Vec<Entry>>>,
+    exact: AtomicU64,
+    semantic: AtomicU64,
+    misses: AtomicU64,
+    opposite: AtomicU64,
+}
+
+impl std::fmt::Debug for AnswerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerCache")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The key of the exact stage: the question lower-cased, full-width folded, with whitespace and
+/// punctuation removed.
+pub fn normalize_question(q: &str) -> String {
+    crate::text::normalize(q)
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '\'')
+        .collect()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() || a.is_empty() {
+        return 0.0;
+    }
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// A cache lookup.
+#[derive(Debug, Clone)]
+pub struct LookupRequest<'a> {
+    /// The partition of this request.
+    pub partition: &'a Partition,
+    /// The question (after input guards).
+    pub question: &'a str,
+    /// Its embedding, for the semantic stage (empty: exact only).
+    pub vector: &'a [f32],
+    /// Chunk ids retrieved for this request; a cached answer citing others is not served.
+    pub visible_chunks: &'a [String],
+}
+
+impl AnswerCache {
+    /// An empty cache.
+    pub fn new(config: CacheConfig) -> Self {
+        AnswerCache {
+            config,
+            entries: Mutex::new(HashMap::new()),
+            exact: AtomicU64::new(0),
+            semantic: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            opposite: AtomicU64::new(0),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CacheConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            exact_hits: self.exact.load(Ordering::Relaxed),
+            semantic_hits: self.semantic.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            opposite_rejections: self.opposite.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Finds a cached answer: exact first, then the most similar question above the threshold
+    /// with the same polarity signature. Expired entries and entries citing chunks not in
+    /// `visible_chunks` are dropped.
+    pub fn lookup(&self, req: &LookupRequest<'_>) -> Result<Option<(Answer, CacheStatus)>> {
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| Error::poisoned("answer cache"))?;
+        let Some(list) = map.get_mut(req.partition) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        };
+        let ttl = self.config.ttl;
+        list.retain(|e| {
+            e.stored.elapsed() < ttl && e.cited.iter().all(|c| req.visible_chunks.contains(c))
+        });
+        let norm = normalize_question(req.question);
+        if let Some(e) = list.iter().find(|e| e.normalized == norm) {
+            self.exact.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some((e.answer.clone(), CacheStatus::ExactHit)));
+        }
+        if let (Some(threshold), false) = (self.config.semantic_threshold, req.vector.is_empty()) {
+            let sig = signature(req.question);
+            let best = list
+                .iter()
+                .map(|e| (cosine(&e.vector, req.vector), e))
+                .filter(|(s, _)| *s >= threshold)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, e)) = best {
+                if e.signature == sig {
+                    self.semantic.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Some((e.answer.clone(), CacheStatus::SemanticHit)));
+                }
+                self.opposite.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        Ok(None)
+    }
+
+    /// Stores an answer (not degraded answers or refusals).
+    pub fn store(
+        &self,
+        partition: Partition,
+        question: &str,
+        vector: Vec<f32>,
+        answer: &Answer,
+    ) -> Result<()> {
+        if answer.degraded || answer.no_answer {
+            return Ok(());
+        }
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| Error::poisoned("answer cache"))?;
+        let list = map.entry(partition).or_default();
+        let normalized = normalize_question(question);
+        list.retain(|e| e.normalized != normalized);
+        if list.len() >= self.config.max_entries.max(1) {
+            list.remove(0);
+        }
+        list.push(Entry {
+            normalized,
+            signature: signature(question),
+            vector,
+            answer: answer.clone(),
+            cited: answer
+                .citations
+                .iter()
+                .map(|c| c.chunk_id.clone())
+                .collect(),
+            stored: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Drops every entry citing one of these chunks (call when chunks change outside the
+    /// pipeline; the pipeline itself checks citations on every hit).
+    pub fn invalidate_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        let mut map = self
+            .entries
+            .lock()
+            .map_err(|_| Error::poisoned("answer cache"))?;
+        let mut n = 0;
+        for list in map.values_mut() {
+            let before = list.len();
+            list.retain(|e| !e.cited.iter().any(|c| chunk_ids.contains(c)));
+            n += before - list.len();
+        }
+        Ok(n)
+    }
+
+    /// Removes everything.
+    pub fn clear(&self) -> Result<()> {
+        self.entries
+            .lock()
+            .map_err(|_| Error::poisoned("answer cache"))?
+            .clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Opposite questions (negated or antonyms) in both languages: the signatures differ.
+    #[test]
+    fn opposite_questions_have_different_signatures() {
+        let pairs = [
+            ("能退貨嗎", "不能退貨嗎"),
+            ("可以退款嗎？", "不可以退款嗎？"),
+            ("有運費嗎", "沒有運費嗎"),
+            ("會收手續費嗎", "不會收手續費嗎"),
+            ("需要發票嗎", "不需要發票嗎"),
+            ("訂單已出貨可以取消嗎", "訂單未出貨可以取消嗎"),
+            ("可以用信用卡付款嗎", "無法用信用卡付款嗎"),
+            ("到貨之前可以改地址嗎", "到貨之後可以改地址嗎"),
+            ("最多可以退幾件", "最少可以退幾件"),
+            ("如何開啟通知", "如何關閉通知"),
+            ("如何訂閱電子報", "如何取消訂閱電子報"),
+            ("can I cancel my order", "can't I cancel my order"),
+            ("Can I return a used item?", "Can I not return a used item?"),
+            ("is shipping free", "isn't shipping free"),
+            ("do you ship to Taiwan", "don't you ship to Taiwan"),
+            ("will I be charged", "won't I be charged"),
+            ("can I pay with cash", "cannot I pay with cash"),
+            (
+                "should I keep the receipt",
+                "should I never keep the receipt",
+            ),
+            (
+                "can I return it with the box",
+                "can I return it without the box",
+            ),
+            (
+                "what happens before delivery",
+                "what happens after delivery",
+            ),
+            (
+                "how do I enable two-factor login",
+                "how do I disable two-factor login",
+            ),
+            ("what is the maximum refund", "what is the minimum refund"),
+            ("how to increase my limit", "how to decrease my limit"),
+            (
+                "how do I subscribe to the newsletter",
+                "how do I unsubscribe from the newsletter",
+            ),
+        ];
+        assert!(pairs.len() >= 20);
+        for (a, b) in pairs {
+            assert_ne!(signature(a), signature(b), "{a} / {b}");
+        }
+        // Question forms with 否 are not negations; paraphrases keep the signature.
+        assert_eq!(signature("是否可以退貨"), signature("可以退貨嗎"));
+        assert_eq!(
+            signature("can I cancel my order?"),
+            signature("how can I cancel an order")
+        );
+    }
+
+    #[test]
+    fn normalisation_ignores_case_width_space_and_punctuation() {
+        assert_eq!(
+            normalize_question("Can I  return it？"),
+            normalize_question("can i return it?")
+        );
+        assert_eq!(
+            normalize_question("ＡＢＣ 退貨"),
+            normalize_question("abc退貨")
+        );
+    }
+}
