@@ -40,6 +40,8 @@ pub(crate) struct AskState {
     pub retrieval: Retrieval,
     /// The passages packed into the prompt.
     pub passages: Vec<PackedPassage>,
+    /// What this ask contributes to the drift statistics, recorded when it ends.
+    pub drift: Option<crate::drift::AskRecord>,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -64,7 +66,10 @@ impl Pipeline {
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
         let (resp, degraded) = self.generate(&mut state, *chat_req).await?;
-        self.finish(*state, resp, degraded).await
+        let drift = state.drift.take();
+        let answer = self.finish(*state, resp, degraded).await?;
+        self.record_drift(drift, answer.no_answer).await;
+        Ok(answer)
     }
 
     /// Input guards, retrieval inside the scope, the passage scan, the no-answer check and the
@@ -107,7 +112,7 @@ impl Pipeline {
             ..Default::default()
         };
         verdicts.push(no_answer_verdict(&retrieval));
-        self.record_drift(&question, &scope, &mut retrieval).await;
+        let drift = self.drift_sample(&question, &scope, &mut retrieval);
 
         let t = Instant::now();
         let prompt = self
@@ -129,9 +134,11 @@ impl Pipeline {
             prompt_version,
             retrieval,
             passages: Vec::new(),
+            drift,
         };
 
         if state.retrieval.no_answer.refuse {
+            self.record_drift(state.drift.take(), true).await;
             state.timings.insert("prompt".to_string(), ms(t));
             return Ok(Prepared::Done(Box::new(self.refuse(state).await?)));
         }
