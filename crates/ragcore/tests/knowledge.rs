@@ -180,7 +180,9 @@ async fn a_version_1_database_is_migrated_forward_without_losing_data() -> R {
     let migrated_at = p.store().kb_version().await?;
     std::fs::remove_file(src.path().join("a.md"))?;
     p.sync(sync_req(src.path())).await?;
-    assert!(lexical_ids(&p, "代號 AAA").await?.is_empty());
+    assert!(!lexical_ids(&p, "代號 AAA")
+        .await?
+        .contains(&"a.md".to_string()));
     // History starts at the migration: that version can be restored, earlier ones cannot.
     p.rollback(Some("acme"), migrated_at).await?;
     assert_eq!(live_set(&p).await?, before);
@@ -551,14 +553,18 @@ async fn asks_are_recorded_for_drift_and_refusals_become_faq_gaps() -> R {
     )
     .await?;
     let scope = Scope::tenant("acme");
+    let mut refused = 0;
     for q in [
         "退貨要幾天內申請？",
         "運費怎麼算？",
-        "可以用比特幣付款嗎？我的手機是 0912345678",
-        "比特幣付款可以嗎？",
+        "可以用 Bitcoin 付款嗎？我的手機是 0912345678",
+        "可以用 Bitcoin 付款嗎？",
     ] {
-        p.ask(AskRequest::new(q, scope.clone())).await?;
+        let a = p.ask(AskRequest::new(q, scope.clone())).await?;
+        assert_eq!(a.no_answer, q.contains("Bitcoin"), "{q}: {}", a.text);
+        refused += usize::from(a.no_answer);
     }
+    assert_eq!(refused, 2);
     let r = p.drift_report(DriftReportRequest::new("acme")).await?;
     assert_eq!(r.recent.asks, 4, "{r:?}");
     assert_eq!(r.recent.no_answer_rate, Some(0.5), "{r:?}");

@@ -35,6 +35,16 @@ pub(crate) fn load_pdf(path: &Path, id: &str, bytes: &[u8]) -> Result<Vec<Docume
             "not a PDF file (no %PDF- header); check the file or its extension",
         ));
     }
+    // A complete PDF ends with `%%EOF` (maybe followed by whitespace); the parser's xref
+    // recovery would otherwise read a truncated file as a shorter document and lose pages.
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    if !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err(Error::load(
+            path,
+            None,
+            "cannot parse the PDF (truncated or corrupt?): no %%EOF marker at its end",
+        ));
+    }
     let parsed = catch_unwind(AssertUnwindSafe(|| lopdf::Document::load_mem(bytes)));
     let doc = match parsed {
         Ok(Ok(d)) => d,

@@ -51,6 +51,8 @@ pub(crate) struct AskState {
     pub cache_status: crate::types::CacheStatus,
     /// The question's embedding for the semantic cache (empty when not computed).
     pub cache_vector: Vec<f32>,
+    /// What this ask contributes to the drift statistics, recorded when it ends.
+    pub drift: Option<crate::drift::AskRecord>,
 }
 
 /// The outcome of [`Pipeline::prepare`].
@@ -74,11 +76,15 @@ impl Pipeline {
             Prepared::Done(answer) => return Ok(*answer),
             Prepared::Generate(state, chat_req) => (state, chat_req),
         };
+        let drift = state.drift.take();
         if let Some(hit) = self.cache_lookup(&mut state).await? {
+            self.record_drift(drift, hit.no_answer).await;
             return Ok(hit);
         }
         let (resp, degraded) = self.generate_admitted(&mut state, *chat_req).await?;
-        self.finish(*state, resp, degraded).await
+        let answer = self.finish(*state, resp, degraded).await?;
+        self.record_drift(drift, answer.no_answer).await;
+        Ok(answer)
     }
 
     /// Input guards, retrieval inside the scope, the passage scan, the no-answer check and the
@@ -130,7 +136,7 @@ impl Pipeline {
             ..Default::default()
         };
         verdicts.push(no_answer_verdict(&retrieval));
-        self.record_drift(&question, &scope, &mut retrieval).await;
+        let drift = self.drift_sample(&question, &scope, &mut retrieval);
 
         let t = Instant::now();
         let prompt = self
@@ -157,9 +163,11 @@ impl Pipeline {
             guard,
             cache_status: crate::types::CacheStatus::Bypass,
             cache_vector: Vec::new(),
+            drift,
         };
 
         if state.retrieval.no_answer.refuse {
+            self.record_drift(state.drift.take(), true).await;
             state.timings.insert("prompt".to_string(), ms(t));
             return Ok(Prepared::Done(Box::new(self.refuse(state).await?)));
         }

@@ -121,18 +121,16 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    /// Records one ask for the drift statistics (the question only when refused; it has been
-    /// through the input guards, so personal data is already redacted). A failure to record
-    /// is logged, never fails the ask. Takes the query vector out of `retrieval`.
-    pub(crate) async fn record_drift(
+    /// What one ask contributes to the drift statistics (`None` without a drift log). The
+    /// question has been through the input guards, so personal data is already redacted; it
+    /// is kept only when the ask ends unanswered. Takes the query vector out of `retrieval`.
+    pub(crate) fn drift_sample(
         &self,
         question: &str,
         scope: &crate::types::Scope,
         retrieval: &mut crate::retrieve::Retrieval,
-    ) {
-        let Some(log) = &self.inner.drift else {
-            return;
-        };
+    ) -> Option<crate::drift::AskRecord> {
+        self.inner.drift.as_ref()?;
         let top_score = retrieval.no_answer.top_similarity.or_else(|| {
             retrieval
                 .hits
@@ -140,14 +138,30 @@ impl Pipeline {
                 .filter_map(|h| h.vector_score)
                 .reduce(f32::max)
         });
-        let record = crate::drift::AskRecord {
+        Some(crate::drift::AskRecord {
             day: crate::types::today(),
             tenant: scope.tenant.clone(),
             top_score,
-            no_answer: retrieval.no_answer.refuse,
+            no_answer: false,
             query_vector: retrieval.query_vector.take(),
-            question: retrieval.no_answer.refuse.then(|| question.to_string()),
+            question: Some(question.to_string()),
+        })
+    }
+
+    /// Records an ask's drift sample with its outcome. A failure to record is logged, never
+    /// fails the ask.
+    pub(crate) async fn record_drift(
+        &self,
+        sample: Option<crate::drift::AskRecord>,
+        no_answer: bool,
+    ) {
+        let (Some(log), Some(mut record)) = (&self.inner.drift, sample) else {
+            return;
         };
+        record.no_answer = no_answer;
+        if !no_answer {
+            record.question = None;
+        }
         if let Err(e) = log.record(record).await {
             tracing::warn!(target: "ragcore::drift", "ask not recorded for drift statistics: {e}");
         }
