@@ -29,6 +29,23 @@ export declare class KnowledgeBase {
    * (`noAnswer: true`) when the knowledge base has nothing relevant.
    */
   ask(question: string, scope?: ScopeOptions | null): Promise<Answer>
+  /**
+   * Replaces personal data in `text` with `<EMAIL_1>`-style placeholders kept in the scope's
+   * tenant's vault.
+   */
+  pseudonymize(text: string, scope?: ScopeOptions | null): Promise<Pseudonymized>
+  /**
+   * Fills the placeholders of `vaultId` back into `text`, from the scope's tenant's vault
+   * only (another tenant's or an expired id leaves the text unchanged).
+   */
+  restore(text: string, vaultId: string, scope?: ScopeOptions | null): Promise<string>
+  /**
+   * Deletes the vault entries of `tenant` (all of them) or, without a tenant, every expired
+   * entry; resolves to the number deleted.
+   */
+  purgeVault(tenant?: string | null): Promise<number>
+  /** The guard policy in force (set it with the `guardPolicy` open option). */
+  get guardPolicy(): Record<string, unknown>
   /** The passages `question` would be answered from, best first, without generating. */
   retrieve(question: string, scope?: ScopeOptions | null): Promise<Hit[]>
 }
@@ -257,6 +274,21 @@ export interface OpenOptions {
   embedder?: EmbedderOptions
   /** JavaScript guardrails, run in order after the built-in ones. */
   guards?: Array<GuardOptions>
+  /**
+   * The guard policy (the Rust `GuardPolicy` as an object: `pii_mode`, `actions`,
+   * `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
+   */
+  guardPolicy?: Record<string, unknown>
+}
+
+/** A text with its personal data replaced by vault placeholders. */
+export interface Pseudonymized {
+  /** The text with `<EMAIL_1>`-style placeholders. */
+  text: string
+  /** Pass it to `restore()` to fill the placeholders in again. */
+  vaultId: string
+  /** The placeholders created, in order. */
+  placeholders: Array<string>
 }
 
 /**

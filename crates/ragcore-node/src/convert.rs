@@ -40,7 +40,8 @@ fn type_name(value: &Unknown<'_>) -> &'static str {
     }
 }
 
-fn is_nullish(value: &Unknown<'_>) -> bool {
+/// Whether a value is `undefined` or `null`.
+pub fn is_nullish(value: &Unknown<'_>) -> bool {
     matches!(
         value.get_type(),
         Ok(ValueType::Undefined) | Ok(ValueType::Null)
@@ -179,12 +180,19 @@ fn guard(object: &Object<'_>, field: &str) -> Result<JsGuard, Failure> {
 
 /// `open()`'s options (`OpenOptions` in `index.d.ts`) as core [`LocalOptions`], with the
 /// JavaScript callbacks wrapped as thread-safe functions.
-pub fn open_options(value: Option<Unknown<'_>>) -> Result<LocalOptions, Failure> {
+pub fn open_options(env: &Env, value: Option<Unknown<'_>>) -> Result<LocalOptions, Failure> {
     let mut local = LocalOptions::default();
     let Some(options) = object_arg(value, "options")? else {
         return Ok(local);
     };
-    check_object_keys(&options, &["embedder", "guards"], "options")?;
+    check_object_keys(&options, &["embedder", "guards", "guardPolicy"], "options")?;
+    let field = "options.guardPolicy";
+    let policy = property(&options, "guardPolicy", field)?;
+    if !is_nullish(&policy) {
+        let json = json_arg(env, policy, field)?;
+        local.config.guards = serde_json::from_value(json)
+            .map_err(|e| Failure::invalid(field, format!("is not a guard policy: {e}")))?;
+    }
     let field = "options.embedder";
     if let Some(object) = object_arg(Some(property(&options, "embedder", field)?), field)? {
         local.embedder = Some(Arc::new(embedder(&object)?));

@@ -5,11 +5,13 @@
 use napi::bindgen_prelude::{PromiseRaw, Unknown};
 use napi::Env;
 use napi_derive::napi;
+use ragcore::guard::VaultPurgeRequest;
+use ragcore::pipeline::{PseudonymizeRequest, RestoreRequest};
 use ragcore::{AskRequest, Pipeline};
 
 use crate::convert;
 use crate::errors::{promise, rejected, Failure};
-use crate::types::{Answer, Hit, IngestReport};
+use crate::types::{Answer, Hit, IngestReport, Pseudonymized};
 
 /// A knowledge base in a directory on disk (SQLite + HNSW), queried with hybrid retrieval and
 /// answered with citations. Create one with `KnowledgeBase.open()`.
@@ -42,7 +44,7 @@ impl KnowledgeBase {
             if path.trim().is_empty() {
                 return Err(Failure::invalid("path", "must not be empty"));
             }
-            Ok((path, convert::open_options(options)?))
+            Ok((path, convert::open_options(env, options)?))
         });
         let (path, options) = match parsed {
             Ok(p) => p,
@@ -121,6 +123,102 @@ impl KnowledgeBase {
         };
         let pipeline = self.pipeline.clone();
         promise(env, async move { Ok(pipeline.knowledge(op).await?) })
+    }
+
+    /// Replaces personal data in `text` with `<EMAIL_1>`-style placeholders kept in the scope's
+    /// tenant's vault.
+    #[napi(
+        ts_args_type = "text: string, scope?: ScopeOptions | null",
+        ts_return_type = "Promise<Pseudonymized>"
+    )]
+    pub fn pseudonymize<'env>(
+        &self,
+        env: &'env Env,
+        text: Option<Unknown<'env>>,
+        scope: Option<Unknown<'env>>,
+    ) -> napi::Result<PromiseRaw<'env, Pseudonymized>> {
+        let parsed = convert::string_arg(text, "text")
+            .and_then(|t| Ok((t, convert::scope_arg(env, scope, "scope")?)));
+        let (text, scope) = match parsed {
+            Ok(p) => p,
+            Err(failure) => return rejected(env, failure),
+        };
+        let pipeline = self.pipeline.clone();
+        promise(env, async move {
+            let r = pipeline
+                .pseudonymize(PseudonymizeRequest { text, scope })
+                .await?;
+            Ok(Pseudonymized {
+                text: r.text,
+                vault_id: r.vault_id,
+                placeholders: r.placeholders,
+            })
+        })
+    }
+
+    /// Fills the placeholders of `vaultId` back into `text`, from the scope's tenant's vault
+    /// only (another tenant's or an expired id leaves the text unchanged).
+    #[napi(
+        ts_args_type = "text: string, vaultId: string, scope?: ScopeOptions | null",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn restore<'env>(
+        &self,
+        env: &'env Env,
+        text: Option<Unknown<'env>>,
+        vault_id: Option<Unknown<'env>>,
+        scope: Option<Unknown<'env>>,
+    ) -> napi::Result<PromiseRaw<'env, String>> {
+        let parsed = convert::string_arg(text, "text").and_then(|t| {
+            Ok(RestoreRequest {
+                text: t,
+                vault_id: convert::string_arg(vault_id, "vaultId")?,
+                scope: convert::scope_arg(env, scope, "scope")?,
+            })
+        });
+        let request = match parsed {
+            Ok(r) => r,
+            Err(failure) => return rejected(env, failure),
+        };
+        let pipeline = self.pipeline.clone();
+        promise(env, async move { Ok(pipeline.restore(request).await?) })
+    }
+
+    /// Deletes the vault entries of `tenant` (all of them) or, without a tenant, every expired
+    /// entry; resolves to the number deleted.
+    #[napi(
+        ts_args_type = "tenant?: string | null",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn purge_vault<'env>(
+        &self,
+        env: &'env Env,
+        tenant: Option<Unknown<'env>>,
+    ) -> napi::Result<PromiseRaw<'env, u32>> {
+        let tenant = match tenant.filter(|t| !convert::is_nullish(t)) {
+            None => None,
+            Some(t) => match convert::string_arg(Some(t), "tenant") {
+                Ok(t) => Some(t),
+                Err(failure) => return rejected(env, failure),
+            },
+        };
+        let request = VaultPurgeRequest {
+            expired_only: tenant.is_none(),
+            tenant,
+            vault_id: None,
+        };
+        let pipeline = self.pipeline.clone();
+        promise(env, async move {
+            let n = pipeline.purge_vault(request).await?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// The guard policy in force (set it with the `guardPolicy` open option).
+    #[napi(getter, ts_return_type = "Record<string, unknown>")]
+    pub fn guard_policy(&self) -> napi::Result<serde_json::Value> {
+        serde_json::to_value(self.pipeline.guard_policy())
+            .map_err(|e| napi::Error::from_reason(e.to_string()))
     }
 
     /// The passages `question` would be answered from, best first, without generating.

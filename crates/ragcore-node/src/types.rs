@@ -104,6 +104,21 @@ pub struct OpenOptions<'a> {
     pub embedder: Option<EmbedderOptions<'a>>,
     /// JavaScript guardrails, run in order after the built-in ones.
     pub guards: Option<Vec<GuardOptions<'a>>>,
+    /// The guard policy (the Rust `GuardPolicy` as an object: `pii_mode`, `actions`,
+    /// `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub guard_policy: Option<serde_json::Value>,
+}
+
+/// A text with its personal data replaced by vault placeholders.
+#[napi(object, object_from_js = false)]
+pub struct Pseudonymized {
+    /// The text with `<EMAIL_1>`-style placeholders.
+    pub text: String,
+    /// Pass it to `restore()` to fill the placeholders in again.
+    pub vault_id: String,
+    /// The placeholders created, in order.
+    pub placeholders: Vec<String>,
 }
 
 /// One file or document that could not be ingested (the rest was).

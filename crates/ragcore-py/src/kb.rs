@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use ragcore::guard::VaultPurgeRequest;
 use ragcore::pipeline::KnowledgeOp;
+use ragcore::pipeline::{PseudonymizeRequest, RestoreRequest};
 use ragcore::{AskRequest, Embedder, Guardrail, IngestRequest, LocalOptions, Pipeline, Scope};
 
 use crate::callbacks::{PyChat, PyEmbedder, PyGuard};
@@ -222,6 +224,64 @@ impl NativeKnowledgeBase {
     async fn retrieve(pipeline: Pipeline, question: String, scope: Scope) -> Settled<Json> {
         Settled(capture(async move { to_json(&pipeline.retrieve(&question, &scope).await?) }).await)
     }
+
+    async fn pseudonymize(pipeline: Pipeline, text: String, scope: Scope) -> Settled<Json> {
+        let request = PseudonymizeRequest { text, scope };
+        Settled(
+            capture(async move {
+                let r = pipeline.pseudonymize(request).await?;
+                Ok(Json(serde_json::json!({
+                    "text": r.text, "vault_id": r.vault_id, "placeholders": r.placeholders,
+                })))
+            })
+            .await,
+        )
+    }
+
+    async fn restore(pipeline: Pipeline, request: RestoreRequest) -> Settled<Json> {
+        Settled(
+            capture(async move { Ok(Json(serde_json::json!(pipeline.restore(request).await?))) })
+                .await,
+        )
+    }
+
+    async fn purge_vault(pipeline: Pipeline, request: VaultPurgeRequest) -> Settled<Json> {
+        Settled(
+            capture(async move {
+                Ok(Json(serde_json::json!(
+                    pipeline.purge_vault(request).await?
+                )))
+            })
+            .await,
+        )
+    }
+}
+
+fn restore_request(
+    text: &Bound<'_, PyAny>,
+    tenant: &Bound<'_, PyAny>,
+    vault_id: &Bound<'_, PyAny>,
+) -> PyResult<RestoreRequest> {
+    Ok(RestoreRequest {
+        text: convert::required_str(text, "text")?,
+        scope: Scope::tenant(convert::required_str(tenant, "tenant")?),
+        vault_id: convert::required_str(vault_id, "vault_id")?,
+    })
+}
+
+fn purge_request(
+    tenant: Option<&Bound<'_, PyAny>>,
+    expired_only: bool,
+) -> PyResult<VaultPurgeRequest> {
+    let tenant = match tenant.filter(|t| !t.is_none()) {
+        Some(t) => Some(convert::required_str(t, "tenant")?),
+        None => None,
+    };
+    Ok(VaultPurgeRequest {
+        tenant,
+        vault_id: None,
+        expired_only,
+    })
 }
 
 #[pymethods]
@@ -405,6 +465,93 @@ impl NativeKnowledgeBase {
         let question = convert::required_str(question, "question")?;
         let scope = scope(tenant, principals)?;
         block_on(py, Self::retrieve(self.pipeline(py)?, question, scope))?.into_pyobject(py)
+    }
+
+    /// Replaces personal data with `<KIND_N>` placeholders kept in the tenant's vault; returns
+    /// an awaitable of `{"text", "vault_id", "placeholders"}`.
+    #[pyo3(signature = (text, tenant))]
+    fn pseudonymize_async<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = convert::required_str(text, "text")?;
+        let scope = Scope::tenant(convert::required_str(tenant, "tenant")?);
+        awaitable(py, Self::pseudonymize(self.pipeline(py)?, text, scope))
+    }
+
+    /// `pseudonymize`, blocking.
+    #[pyo3(signature = (text, tenant))]
+    fn pseudonymize_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = convert::required_str(text, "text")?;
+        let scope = Scope::tenant(convert::required_str(tenant, "tenant")?);
+        block_on(py, Self::pseudonymize(self.pipeline(py)?, text, scope))?.into_pyobject(py)
+    }
+
+    /// Fills the tenant's placeholders of `vault_id` back into `text`; returns an awaitable of
+    /// the text.
+    #[pyo3(signature = (text, tenant, vault_id))]
+    fn restore_async<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+        vault_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = restore_request(text, tenant, vault_id)?;
+        awaitable(py, Self::restore(self.pipeline(py)?, request))
+    }
+
+    /// `restore`, blocking.
+    #[pyo3(signature = (text, tenant, vault_id))]
+    fn restore_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        tenant: &Bound<'py, PyAny>,
+        vault_id: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = restore_request(text, tenant, vault_id)?;
+        block_on(py, Self::restore(self.pipeline(py)?, request))?.into_pyobject(py)
+    }
+
+    /// Deletes vault entries (expired ones, or all of a tenant's); returns an awaitable of the
+    /// count.
+    #[pyo3(signature = (tenant, expired_only))]
+    fn purge_vault_async<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: Option<&Bound<'py, PyAny>>,
+        expired_only: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = purge_request(tenant, expired_only)?;
+        awaitable(py, Self::purge_vault(self.pipeline(py)?, request))
+    }
+
+    /// `purge_vault`, blocking.
+    #[pyo3(signature = (tenant, expired_only))]
+    fn purge_vault_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        tenant: Option<&Bound<'py, PyAny>>,
+        expired_only: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request = purge_request(tenant, expired_only)?;
+        block_on(py, Self::purge_vault(self.pipeline(py)?, request))?.into_pyobject(py)
+    }
+
+    /// The guard policy in force, as a dict (`config={"guards": ...}` sets it).
+    #[getter]
+    fn guard_policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(self.pipeline.guard_policy())
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        convert::json_to_py(py, &v)
     }
 
     /// The knowledge-base directory.

@@ -224,6 +224,25 @@ class AsyncKnowledgeBase:
         return cast(Dict[str, Any], await self._native.knowledge_async(
             _op("drift", tenant=tenant, recent_days=recent_days, baseline_days=baseline_days)
         ))
+    @property
+    def guard_policy(self) -> Dict[str, Any]:
+        """The guard policy in force (set it with ``config={"guards": {...}}``: ``pii_mode``,
+        ``actions``, ``banned_topics``, ``canary``, ``vault_ttl_secs``, ``tenants``)."""
+        return self._native.guard_policy
+
+    async def pseudonymize(self, text: str, *, tenant: str = "default") -> Dict[str, Any]:
+        """Replaces personal data in ``text`` with ``<EMAIL_1>``-style placeholders kept in
+        ``tenant``'s vault; returns ``{"text", "vault_id", "placeholders"}``."""
+        return await self._native.pseudonymize_async(text, tenant)
+
+    async def restore(self, text: str, *, vault_id: str, tenant: str = "default") -> str:
+        """Fills ``tenant``'s placeholders of ``vault_id`` back into ``text`` (another
+        tenant's or an expired id leaves the text unchanged)."""
+        return await self._native.restore_async(text, tenant, vault_id)
+
+    async def purge_vault(self, *, tenant: Optional[str] = None, expired_only: bool = True) -> int:
+        """Deletes vault entries (expired ones by default); returns how many."""
+        return await self._native.purge_vault_async(tenant, expired_only)
 
     def __repr__(self) -> str:
         return f"AsyncKnowledgeBase(path={self.path!r}, model={self.model!r})"
@@ -375,6 +394,22 @@ class KnowledgeBase:
         return cast(Dict[str, Any], self._native.knowledge_blocking(
             _op("drift", tenant=tenant, recent_days=recent_days, baseline_days=baseline_days)
         ))
+    @property
+    def guard_policy(self) -> Dict[str, Any]:
+        """See :attr:`AsyncKnowledgeBase.guard_policy`."""
+        return self._native.guard_policy
+
+    def pseudonymize(self, text: str, *, tenant: str = "default") -> Dict[str, Any]:
+        """See :meth:`AsyncKnowledgeBase.pseudonymize`."""
+        return self._native.pseudonymize_blocking(text, tenant)
+
+    def restore(self, text: str, *, vault_id: str, tenant: str = "default") -> str:
+        """See :meth:`AsyncKnowledgeBase.restore`."""
+        return self._native.restore_blocking(text, tenant, vault_id)
+
+    def purge_vault(self, *, tenant: Optional[str] = None, expired_only: bool = True) -> int:
+        """See :meth:`AsyncKnowledgeBase.purge_vault`."""
+        return self._native.purge_vault_blocking(tenant, expired_only)
 
     def __repr__(self) -> str:
         return f"KnowledgeBase(path={self.path!r}, model={self.model!r})"
