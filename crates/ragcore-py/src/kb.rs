@@ -107,6 +107,13 @@ impl OpenArgs {
     }
 }
 
+fn admin_args(args: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match args.filter(|a| !a.is_none()) {
+        Some(a) => convert::py_to_json(a, "args"),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
 fn scope(tenant: &Bound<'_, PyAny>, principals: Option<&Bound<'_, PyAny>>) -> PyResult<Scope> {
     let tenant = convert::required_str(tenant, "tenant")?;
     let principals = convert::str_list(principals, "principals")?;
@@ -165,6 +172,13 @@ impl NativeKnowledgeBase {
     async fn ask(pipeline: Pipeline, question: String, scope: Scope) -> Settled<Json> {
         let request = AskRequest::new(question, scope);
         Settled(capture(async move { to_json(&pipeline.ask(request).await?) }).await)
+    }
+
+    async fn admin(pipeline: Pipeline, op: String, args: serde_json::Value) -> Settled<Json> {
+        Settled(
+            capture(async move { Ok(Json(ragcore::observe::admin(&pipeline, &op, args).await?)) })
+                .await,
+        )
     }
 
     async fn retrieve(pipeline: Pipeline, question: String, scope: Scope) -> Settled<Json> {
@@ -288,6 +302,38 @@ impl NativeKnowledgeBase {
         let question = convert::required_str(question, "question")?;
         let scope = scope(tenant, principals)?;
         block_on(py, Self::retrieve(self.pipeline(py)?, question, scope))?.into_pyobject(py)
+    }
+
+    /// A prompt, event or evaluation operation by name with a dict of arguments
+    /// (`ragcore::observe::admin`); returns an awaitable of the result.
+    #[pyo3(signature = (op, args=None))]
+    fn admin_async<'py>(
+        &self,
+        py: Python<'py>,
+        op: String,
+        args: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = admin_args(args)?;
+        awaitable(py, Self::admin(self.pipeline(py)?, op, args))
+    }
+
+    /// A prompt, event or evaluation operation by name, blocking; returns the result.
+    #[pyo3(signature = (op, args=None))]
+    fn admin_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        op: String,
+        args: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = admin_args(args)?;
+        block_on(py, Self::admin(self.pipeline(py)?, op, args))?.into_pyobject(py)
+    }
+
+    /// The metrics of this knowledge base's asks in the Prometheus text format.
+    fn metrics_text(&self, py: Python<'_>) -> PyResult<String> {
+        self.pipeline(py)?
+            .metrics_text()
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// The knowledge-base directory.

@@ -20,11 +20,13 @@
 pub mod cost;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod guard;
 mod http;
 pub mod ingest;
 pub mod llm;
 mod local;
+pub mod observe;
 pub mod pipeline;
 pub mod prompt;
 pub mod retrieve;

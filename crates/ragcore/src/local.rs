@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
+use crate::observe::{AlertEngine, Observer, SqliteEventLog};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
 use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
@@ -38,6 +39,11 @@ pub struct LocalOptions {
     /// Guards run on answers (the default checks redact leaked personal data and flag stale
     /// citations).
     pub output_guards: Vec<Arc<dyn Guardrail>>,
+    /// Alert rules evaluated on every ask (none by default; every ask is always logged to the
+    /// event log in `kb.sqlite` and counted in the metrics).
+    pub alerts: Option<Arc<AlertEngine>>,
+    /// Do not write the event log (e.g. for evaluation runs); metrics are still kept.
+    pub no_event_log: bool,
 }
 
 impl Pipeline {
@@ -62,8 +68,19 @@ impl Pipeline {
         )
         .await?;
         let db = dir.join("kb.sqlite");
+        let db2 = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
+        let mut observer = Observer::new()
+            .with_min_groundedness(options.config.min_groundedness)
+            .with_redactor(pii.clone());
+        if !options.no_event_log {
+            let events = tokio::task::spawn_blocking(move || SqliteEventLog::open(db2)).await??;
+            observer = observer.with_event_log(Arc::new(events));
+        }
+        if let Some(engine) = options.alerts {
+            observer = observer.with_alerts(engine);
+        }
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
             .embedder(embedder)
@@ -79,6 +96,7 @@ impl Pipeline {
             .input_guard(pii.clone())
             .document_scanner(injection)
             .leak_checker(pii)
+            .observer(Arc::new(observer))
             .config(options.config);
         for g in options.input_guards {
             b = b.input_guard(g);

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRedactor};
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
+use crate::observe::Observer;
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
@@ -113,10 +114,16 @@ pub struct PipelineBuilder {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    observer: Option<Arc<Observer>>,
     config: PipelineConfig,
 }
 
 impl PipelineBuilder {
+    /// Records every `ask` (metrics, event log, alerts); see [`crate::observe`].
+    pub fn observer(mut self, o: Arc<Observer>) -> Self {
+        self.observer = Some(o);
+        self
+    }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
     /// prompt (indirect prompt injection).
     pub fn document_scanner(mut self, d: Arc<InjectionDetector>) -> Self {
@@ -207,6 +214,7 @@ impl PipelineBuilder {
                 output_guards: self.output_guards,
                 document_scanner: self.document_scanner,
                 leak_checker: self.leak_checker,
+                observer: self.observer,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -226,6 +234,7 @@ struct Inner {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    observer: Option<Arc<Observer>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -275,6 +284,24 @@ impl Pipeline {
     /// The chat model's name.
     pub fn model_name(&self) -> String {
         self.inner.chat.name()
+    }
+
+    /// The prompt registry.
+    pub fn prompts(&self) -> &Arc<dyn PromptRegistry> {
+        &self.inner.prompts
+    }
+
+    /// The observer recording every `ask`, when one is set.
+    pub fn observer(&self) -> Option<&Arc<Observer>> {
+        self.inner.observer.as_ref()
+    }
+
+    /// The metrics of this pipeline in the Prometheus text format (empty without an observer).
+    pub fn metrics_text(&self) -> Result<String> {
+        match &self.inner.observer {
+            Some(o) => o.metrics_text(),
+            None => Ok(String::new()),
+        }
     }
 
     async fn check_scope(&self, scope: &Scope) -> Result<()> {

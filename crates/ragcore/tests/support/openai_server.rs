@@ -40,7 +40,13 @@ pub struct ServerState {
     pub chat_answer: Mutex<String>,
     /// Embedding dimensions.
     pub dims: usize,
+    /// When set, computes the chat answer from the request body (a scripted "model" that
+    /// follows the prompt), instead of `chat_answer`.
+    pub responder: Mutex<Option<Responder>>,
 }
+
+/// Computes a chat answer from the request body.
+pub type Responder = Arc<dyn Fn(&Value) -> String + Send + Sync>;
 
 /// A running server.
 pub struct TestServer {
@@ -89,6 +95,15 @@ impl TestServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(faults);
+    }
+
+    /// Answers chat requests with `f(body)`.
+    pub fn respond_with(&self, f: impl Fn(&Value) -> String + Send + Sync + 'static) {
+        *self
+            .state
+            .responder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(f));
     }
 
     /// Number of requests received.
@@ -195,11 +210,19 @@ async fn chat(
     if let Some(r) = next_fault(&state, &body, &headers).await {
         return r;
     }
-    let answer = state
-        .chat_answer
+    let responder = state
+        .responder
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let answer = match responder {
+        Some(f) => f(&body),
+        None => state
+            .chat_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
+    };
     Json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
