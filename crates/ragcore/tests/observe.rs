@@ -243,7 +243,7 @@ async fn rules_over_rolling_windows_fire_once_per_episode() -> R {
     let engine = AlertEngine::new(
         rules,
         vec![Arc::new(CallbackSink(move |a: &Alert| {
-            f2.lock().unwrap().push(a.clone())
+            f2.lock().unwrap_or_else(|e| e.into_inner()).push(a.clone())
         }))],
     );
     let names = |v: Vec<Alert>| v.into_iter().map(|a| a.rule).collect::<Vec<_>>();
@@ -291,7 +291,7 @@ async fn rules_over_rolling_windows_fire_once_per_episode() -> R {
         names(engine.observe(&event(136, "no_answer", 1.0)).await?),
         Vec::<String>::new()
     );
-    let got = fired.lock().unwrap().clone();
+    let got = fired.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(
         names(got.clone()),
         ["errors", "errors", "slow", "halluc", "burn"]
@@ -312,7 +312,7 @@ async fn alerts_from_live_asks_reach_a_webhook() -> R {
         post(move |Json(v): Json<serde_json::Value>| {
             let r = r2.clone();
             async move {
-                r.lock().unwrap().push(v);
+                r.lock().unwrap_or_else(|e| e.into_inner()).push(v);
                 "ok"
             }
         }),
@@ -350,7 +350,10 @@ async fn alerts_from_live_asks_reach_a_webhook() -> R {
     ))
     .await?;
     assert!(
-        received.lock().unwrap().is_empty(),
+        received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty(),
         "1 of 2 refused is not above 0.5"
     );
     p.ask(AskRequest::new(
@@ -358,7 +361,7 @@ async fn alerts_from_live_asks_reach_a_webhook() -> R {
         s.clone(),
     ))
     .await?;
-    let got = received.lock().unwrap().clone();
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0]["rule"], "refusals");
     assert_eq!(got[0]["metric"], "no_answer_rate");

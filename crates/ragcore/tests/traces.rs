@@ -39,7 +39,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
     ) {
         let mut f = BTreeMap::new();
         a.record(&mut Visit(&mut f));
-        let mut g = self.0.lock().unwrap();
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         g.0.push((a.metadata().name().to_string(), f));
         let n = g.0.len() - 1;
         g.1.insert(id.into_u64(), n);
@@ -50,7 +50,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
         v: &tracing::span::Record<'_>,
         _: tracing_subscriber::layer::Context<'_, S>,
     ) {
-        let mut g = self.0.lock().unwrap();
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = g.1.get(&id.into_u64()).copied() {
             v.record(&mut Visit(&mut g.0[i].1));
         }
@@ -84,7 +84,12 @@ async fn spans_carry_gen_ai_semantic_convention_attributes() -> R {
         ))
         .await?;
     assert_eq!(a.usage.prompt_tokens, 123);
-    let spans = capture.0.lock().unwrap().0.clone();
+    let spans = capture
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .0
+        .clone();
     let find = |name: &str| {
         spans
             .iter()
@@ -113,7 +118,12 @@ async fn spans_carry_gen_ai_semantic_convention_attributes() -> R {
     }
     // A failed ask records the error type.
     let _ = p.ask(AskRequest::new("x", Scope::tenant("nobody"))).await;
-    let spans = capture.0.lock().unwrap().0.clone();
+    let spans = capture
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .0
+        .clone();
     assert!(spans
         .iter()
         .any(|(n, f)| n == "ragcore.ask"
