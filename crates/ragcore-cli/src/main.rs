@@ -3,7 +3,11 @@
 mod cost;
 mod demo;
 mod eval;
+mod golden_cmd;
 mod knowledge;
+mod local;
+mod observe_cmd;
+mod prompt_cmd;
 mod render;
 
 use std::path::PathBuf;
@@ -180,6 +184,19 @@ enum Command {
     RetrievalEval(eval::EvalArgs),
     /// Spend from the cost ledger, by tenant, model, day, feature or principal.
     Cost(cost::CostArgs),
+    /// Prompt registry: list, show, diff, set, label, rollback, history, export, import, promote.
+    Prompt(prompt_cmd::PromptArgs),
+    /// Evaluate a golden set (JSONL): recall@k, MRR, nDCG, no-answer correctness, groundedness,
+    /// citation precision, cost, latency; compare two prompts or configs; exit 1 on regression.
+    Eval(golden_cmd::GoldenArgs),
+    /// Prometheus text metrics replayed from the event log.
+    Metrics(observe_cmd::MetricsArgs),
+    /// The event log (one row per ask); `--jsonl` exports it.
+    Events(observe_cmd::EventsArgs),
+    /// Check alert rules over the event log; `--webhook URL` POSTs fired alerts.
+    Alerts(observe_cmd::AlertsArgs),
+    /// Write the dashboard: one self-contained HTML file.
+    Report(observe_cmd::ReportArgs),
 }
 
 fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
@@ -396,6 +413,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo { kb } => demo::run(kb).await?,
         Command::RetrievalEval(args) => eval::run(args).await?,
         Command::Cost(args) => cost::run(args).await?,
+        Command::Prompt(args) => prompt_cmd::run(args).await?,
+        Command::Eval(args) => golden_cmd::run(args).await?,
+        Command::Metrics(args) => observe_cmd::metrics(args).await?,
+        Command::Events(args) => observe_cmd::events_cmd(args).await?,
+        Command::Alerts(args) => observe_cmd::alerts(args).await?,
+        Command::Report(args) => observe_cmd::report(args).await?,
     }
     Ok(())
 }

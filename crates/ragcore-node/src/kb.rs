@@ -244,4 +244,34 @@ impl KnowledgeBase {
             Ok(hits.into_iter().map(Hit::from).collect())
         })
     }
+
+    /// Prompt registry, event log and evaluation operations by name with an object of
+    /// arguments (the same operations as `ragcore::observe::admin` in Rust and `kb.prompts()`,
+    /// `kb.save_prompt()`, ... in Python): `prompts`, `get_prompt`, `save_prompt`,
+    /// `set_prompt_label`, `rollback_prompt`, `diff_prompts`, `export_prompts`, `import_prompts`,
+    /// `events`, `evaluate`. Argument keys are snake_case, as in the Rust structs.
+    #[napi(
+        ts_args_type = "op: string, args?: Record<string, unknown> | null",
+        ts_return_type = "Promise<any>"
+    )]
+    pub fn admin<'env>(
+        &self,
+        env: &'env Env,
+        op: String,
+        args: Option<serde_json::Value>,
+    ) -> napi::Result<PromiseRaw<'env, serde_json::Value>> {
+        let pipeline = self.pipeline.clone();
+        promise(env, async move {
+            let args = args.unwrap_or(serde_json::Value::Null);
+            Ok(ragcore::observe::admin(&pipeline, &op, args).await?)
+        })
+    }
+
+    /// The metrics of this handle's asks in the Prometheus text format.
+    #[napi]
+    pub fn metrics_text(&self, env: &Env) -> napi::Result<String> {
+        self.pipeline
+            .metrics_text()
+            .map_err(|e| Failure::from(e).into_js(env))
+    }
 }

@@ -110,6 +110,13 @@ impl OpenArgs {
     }
 }
 
+fn admin_args(args: Option<&Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match args.filter(|a| !a.is_none()) {
+        Some(a) => convert::py_to_json(a, "args"),
+        None => Ok(serde_json::Value::Null),
+    }
+}
+
 fn scope(tenant: &Bound<'_, PyAny>, principals: Option<&Bound<'_, PyAny>>) -> PyResult<Scope> {
     let tenant = convert::required_str(tenant, "tenant")?;
     let principals = convert::str_list(principals, "principals")?;
@@ -218,6 +225,13 @@ impl NativeKnowledgeBase {
                 to_json(&rows)
             })
             .await,
+        )
+    }
+
+    async fn admin(pipeline: Pipeline, op: String, args: serde_json::Value) -> Settled<Json> {
+        Settled(
+            capture(async move { Ok(Json(ragcore::observe::admin(&pipeline, &op, args).await?)) })
+                .await,
         )
     }
 
@@ -552,6 +566,38 @@ impl NativeKnowledgeBase {
         let v = serde_json::to_value(self.pipeline.guard_policy())
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
         convert::json_to_py(py, &v)
+    }
+
+    /// A prompt, event or evaluation operation by name with a dict of arguments
+    /// (`ragcore::observe::admin`); returns an awaitable of the result.
+    #[pyo3(signature = (op, args=None))]
+    fn admin_async<'py>(
+        &self,
+        py: Python<'py>,
+        op: String,
+        args: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = admin_args(args)?;
+        awaitable(py, Self::admin(self.pipeline(py)?, op, args))
+    }
+
+    /// A prompt, event or evaluation operation by name, blocking; returns the result.
+    #[pyo3(signature = (op, args=None))]
+    fn admin_blocking<'py>(
+        &self,
+        py: Python<'py>,
+        op: String,
+        args: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let args = admin_args(args)?;
+        block_on(py, Self::admin(self.pipeline(py)?, op, args))?.into_pyobject(py)
+    }
+
+    /// The metrics of this knowledge base's asks in the Prometheus text format.
+    fn metrics_text(&self, py: Python<'_>) -> PyResult<String> {
+        self.pipeline(py)?
+            .metrics_text()
+            .map_err(|e| to_py_err(py, &e))
     }
 
     /// The knowledge-base directory.

@@ -21,6 +21,7 @@ use crate::guard::{
 };
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
+use crate::observe::{AlertEngine, Observer, SqliteEventLog};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
 use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
@@ -51,6 +52,11 @@ pub struct LocalOptions {
     pub reembed: bool,
     /// The answer cache (default: none).
     pub cache: Option<CacheConfig>,
+    /// Alert rules evaluated on every ask (none by default; every ask is always logged to the
+    /// event log in `kb.sqlite` and counted in the metrics).
+    pub alerts: Option<Arc<AlertEngine>>,
+    /// Do not write the event log (e.g. for evaluation runs); metrics are still kept.
+    pub no_event_log: bool,
 }
 
 impl Pipeline {
@@ -79,6 +85,7 @@ impl Pipeline {
         let ledger_db = db.clone();
         let db2 = db.clone();
         let vault_db = db.clone();
+        let events_db = db.clone();
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let ledger =
             tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
@@ -87,6 +94,17 @@ impl Pipeline {
         let drift = tokio::task::spawn_blocking(move || SqliteDriftLog::open(db2)).await??;
         let vault = tokio::task::spawn_blocking(move || SqliteVault::open(vault_db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
+        let mut observer = Observer::new()
+            .with_min_groundedness(options.config.min_groundedness)
+            .with_redactor(pii.clone());
+        if !options.no_event_log {
+            let events =
+                tokio::task::spawn_blocking(move || SqliteEventLog::open(events_db)).await??;
+            observer = observer.with_event_log(Arc::new(events));
+        }
+        if let Some(engine) = options.alerts {
+            observer = observer.with_alerts(engine);
+        }
         let injection = Arc::new(InjectionDetector::new()?);
         let mut b = Pipeline::builder()
             .embedder(embedder)
@@ -103,6 +121,7 @@ impl Pipeline {
             .leak_checker(pii)
             .drift_log(Arc::new(drift))
             .vault(Arc::new(vault))
+            .observer(Arc::new(observer))
             .config(options.config);
         if let Some(c) = options.cache {
             b = b.cache(Arc::new(AnswerCache::new(c)));

@@ -346,6 +346,10 @@ pub struct Answer {
     /// True when the answer was produced by a fallback path (e.g. the extractive answerer after a
     /// model failure) rather than the configured model.
     pub degraded: bool,
+    /// Chunk ids retrieved for the question, best first (what the answer could draw on; the
+    /// event log and evaluation use it).
+    #[serde(default)]
+    pub retrieved: Vec<String>,
     /// Whether the answer came from the answer cache (see [`crate::cache`]).
     #[serde(default)]
     pub cache: CacheStatus,

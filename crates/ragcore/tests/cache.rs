@@ -194,6 +194,7 @@ async fn no_opposite_question_ever_hits_even_at_similarity_zero() -> R {
         verdicts: vec![],
         degraded: false,
         cache: CacheStatus::Miss,
+        retrieved: vec![],
     };
     assert!(OPPOSITE_PAIRS.len() >= 20);
     let mut hits = Vec::new();

@@ -9,6 +9,7 @@ import os
 from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from . import _ragcore
+from ._observe import _AsyncObserveMixin, _ObserveMixin
 from ._protocols import ChatModel, Embedder, Guard
 from ._types import Answer, CostRow, Document, Hit, IngestReport, Scope, StreamEvent, _hits
 
@@ -62,7 +63,7 @@ def _config(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
     raise TypeError(f"config must be a dict, got {type(config).__name__}")
 
 
-class AsyncKnowledgeBase:
+class AsyncKnowledgeBase(_AsyncObserveMixin):
     """A knowledge base with ``async`` methods. Open it with ``await
     AsyncKnowledgeBase.open(path)``; methods may run concurrently.
 
@@ -248,7 +249,7 @@ class AsyncKnowledgeBase:
         return f"AsyncKnowledgeBase(path={self.path!r}, model={self.model!r})"
 
 
-class KnowledgeBase:
+class KnowledgeBase(_ObserveMixin):
     """A knowledge base with blocking methods (the GIL is released while ragcore works, and
     Ctrl-C interrupts a call). Same methods as :class:`AsyncKnowledgeBase`.
 

@@ -67,8 +67,15 @@ impl Pipeline {
     /// Answers a question from the knowledge base the scope may see, with citations; refuses
     /// honestly (no model call) when nothing relevant is found.
     pub async fn ask(&self, request: AskRequest) -> Result<Answer> {
-        let span = tracing::info_span!("ragcore.ask", tenant = %request.scope.tenant);
-        self.ask_inner(request).instrument(span).await
+        let span = crate::observe::trace::ask_span(&request.scope, &self.inner.chat.name());
+        let t = Instant::now();
+        let (scope, question) = (request.scope.clone(), request.question.clone());
+        let result = self.ask_inner(request).instrument(span.clone()).await;
+        crate::observe::trace::record_ask(&span, &result);
+        if let Some(o) = &self.inner.observer {
+            o.record(&scope, &question, &result, ms(t)).await;
+        }
+        result
     }
 
     async fn ask_inner(&self, request: AskRequest) -> Result<Answer> {
@@ -267,6 +274,12 @@ impl Pipeline {
             verdicts: state.verdicts,
             degraded: false,
             cache: crate::types::CacheStatus::Bypass,
+            retrieved: state
+                .retrieval
+                .hits
+                .iter()
+                .map(|h| h.chunk_id.clone())
+                .collect(),
         })
     }
 
@@ -278,14 +291,19 @@ impl Pipeline {
         chat_req: ChatRequest,
     ) -> Result<(ChatResponse, bool)> {
         let t = Instant::now();
+        let span = crate::observe::trace::generate_span(&self.inner.chat.name());
         let out = match self
             .inner
             .chat
             .chat(chat_req.clone())
-            .instrument(tracing::info_span!("ragcore.generate"))
+            .instrument(span.clone())
             .await
         {
-            Ok(r) => (r, false),
+            Ok(r) => {
+                let (i, o) = (r.usage.prompt_tokens, r.usage.completion_tokens);
+                crate::observe::trace::record_generation(&span, &r.model, i, o);
+                (r, false)
+            }
             Err(e) => self.degrade(state, chat_req, e).await?,
         };
         state.timings.insert("generate".to_string(), ms(t));
@@ -386,6 +404,12 @@ impl Pipeline {
             timings: state.timings,
             verdicts: state.verdicts,
             degraded,
+            retrieved: state
+                .retrieval
+                .hits
+                .iter()
+                .map(|h| h.chunk_id.clone())
+                .collect(),
             cache: state.cache_status,
         };
         self.cache_store(pending, &answer);

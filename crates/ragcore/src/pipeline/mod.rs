@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::guard::{GuardPolicy, Guardrail, InjectionDetector, PiiRedactor, PlaceholderVault};
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
+use crate::observe::Observer;
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
@@ -143,6 +144,7 @@ pub struct PipelineBuilder {
     budgets: Option<Arc<Budgets>>,
     vault: Option<Arc<dyn PlaceholderVault>>,
     cache: Option<Arc<AnswerCache>>,
+    observer: Option<Arc<Observer>>,
     config: PipelineConfig,
     drift: Option<Arc<dyn DriftLog>>,
 }
@@ -167,6 +169,11 @@ impl PipelineBuilder {
     /// is replaced by `<EMAIL_1>`-style placeholders whose values are restored in the answer.
     pub fn vault(mut self, v: Arc<dyn PlaceholderVault>) -> Self {
         self.vault = Some(v);
+        self
+    }
+    /// Records every `ask` (metrics, event log, alerts); see [`crate::observe`].
+    pub fn observer(mut self, o: Arc<Observer>) -> Self {
+        self.observer = Some(o);
         self
     }
     /// Scans retrieved passages for injected instructions; flagged passages never reach the
@@ -264,6 +271,7 @@ impl PipelineBuilder {
                 budgets: self.budgets,
                 guard_kit,
                 cache: self.cache,
+                observer: self.observer,
                 fallback: ExtractiveAnswerer::new(self.config.segmenter),
                 chunker,
                 retriever,
@@ -288,6 +296,7 @@ struct Inner {
     budgets: Option<Arc<Budgets>>,
     guard_kit: guarding::GuardKit,
     cache: Option<Arc<AnswerCache>>,
+    observer: Option<Arc<Observer>>,
     fallback: ExtractiveAnswerer,
     chunker: Chunker,
     retriever: Retriever,
@@ -350,6 +359,24 @@ impl Pipeline {
     /// The chat model's name.
     pub fn model_name(&self) -> String {
         self.inner.chat.name()
+    }
+
+    /// The prompt registry.
+    pub fn prompts(&self) -> &Arc<dyn PromptRegistry> {
+        &self.inner.prompts
+    }
+
+    /// The observer recording every `ask`, when one is set.
+    pub fn observer(&self) -> Option<&Arc<Observer>> {
+        self.inner.observer.as_ref()
+    }
+
+    /// The metrics of this pipeline in the Prometheus text format (empty without an observer).
+    pub fn metrics_text(&self) -> Result<String> {
+        match &self.inner.observer {
+            Some(o) => o.metrics_text(),
+            None => Ok(String::new()),
+        }
     }
 
     async fn check_scope(&self, scope: &Scope) -> Result<()> {

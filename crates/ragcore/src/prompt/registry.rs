@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
+use super::labels::{self, move_label, validate_label};
 use super::template::{check, DEFAULT_SYSTEM, DEFAULT_USER};
 use super::{
-    GetPromptRequest, PromptRegistry, PromptVersion, SavePromptRequest, SetLabelRequest,
-    DEFAULT_PROMPT_NAME,
+    GetPromptRequest, GetVersionRequest, LabelHistoryRequest, LabelMove, PromoteLabelRequest,
+    PromptRegistry, PromptVersion, RollbackRequest, SavePromptRequest, SetLabelRequest,
+    DEFAULT_PROMPT_NAME, LATEST_LABEL,
 };
 use crate::error::{Error, Result};
 use crate::types::validate_ident;
@@ -44,6 +46,7 @@ impl SqlitePromptRegistry {
                 name TEXT NOT NULL, label TEXT NOT NULL, version INTEGER NOT NULL,
                 PRIMARY KEY(name, label));",
         )?;
+        conn.execute_batch(labels::SCHEMA)?;
         let reg = SqlitePromptRegistry {
             conn: Arc::new(Mutex::new(conn)),
         };
@@ -59,12 +62,15 @@ impl SqlitePromptRegistry {
             )?
         };
         if !has_default {
-            reg.save_blocking(&SavePromptRequest {
-                name: DEFAULT_PROMPT_NAME.into(),
-                system: DEFAULT_SYSTEM.into(),
-                user: DEFAULT_USER.into(),
-                labels: vec!["production".into()],
-            })?;
+            reg.save_blocking(
+                &SavePromptRequest {
+                    name: DEFAULT_PROMPT_NAME.into(),
+                    system: DEFAULT_SYSTEM.into(),
+                    user: DEFAULT_USER.into(),
+                    labels: vec!["production".into()],
+                },
+                true,
+            )?;
         }
         Ok(reg)
     }
@@ -104,26 +110,81 @@ impl SqlitePromptRegistry {
         }
     }
 
-    fn save_blocking(&self, req: &SavePromptRequest) -> Result<PromptVersion> {
-        validate_ident("prompt.name", &req.name)?;
-        for l in &req.labels {
-            validate_ident("prompt.label", l)?;
-        }
-        check(&req.system, &req.user)?;
+    /// The content hash of a version: SHA-256 of system, NUL, user (first 16 hex digits).
+    pub fn content_hash(system: &str, user: &str) -> String {
         let mut h = Sha256::new();
-        h.update(req.system.as_bytes());
+        h.update(system.as_bytes());
         h.update([0u8]);
-        h.update(req.user.as_bytes());
-        let hash: String = h
-            .finalize()
+        h.update(user.as_bytes());
+        h.finalize()
             .iter()
             .take(8)
             .map(|b| format!("{b:02x}"))
-            .collect();
+            .collect()
+    }
+
+    /// Marks a label protected (only [`PromptRegistry::promote_label`] moves it) or not.
+    pub fn protect_label(&self, label: &str, protected: bool) -> Result<()> {
+        validate_label(label)?;
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| Error::poisoned("prompt registry"))?;
+        if protected {
+            conn.execute(
+                "INSERT OR IGNORE INTO prompt_protected_labels(label) VALUES (?1)",
+                [label],
+            )?;
+        } else {
+            conn.execute(
+                "DELETE FROM prompt_protected_labels WHERE label = ?1",
+                [label],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T>> {
+        let conn = self.conn.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut conn = conn
+                    .lock()
+                    .map_err(|_| Error::poisoned("prompt registry"))?;
+                f(&mut conn)
+            })
+            .await?
+        }
+    }
+
+    fn require(conn: &Connection, name: &str, version: u32) -> Result<PromptVersion> {
+        Self::load(conn, name, version)?.ok_or_else(|| Error::NotFound {
+            what: "prompt version",
+            name: format!("{name}@{version} (see `ragcore prompt list`)"),
+        })
+    }
+
+    fn save_blocking(&self, req: &SavePromptRequest, seed: bool) -> Result<PromptVersion> {
+        validate_ident("prompt.name", &req.name)?;
+        for l in &req.labels {
+            validate_label(l)?;
+        }
+        check(&req.system, &req.user)?;
+        let hash = Self::content_hash(&req.system, &req.user);
         let mut conn = self
             .conn
             .lock()
             .map_err(|_| Error::poisoned("prompt registry"))?;
+        if !seed {
+            for l in &req.labels {
+                if labels::is_protected(&conn, l)? {
+                    return Err(labels::protected_error(&req.name, l));
+                }
+            }
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing: Option<u32> = tx
             .query_row(
@@ -140,10 +201,7 @@ impl SqlitePromptRegistry {
                     [&req.name],
                     |r| r.get(0),
                 )?;
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
+                let now = labels::now();
                 tx.execute(
                     "INSERT INTO prompts(name, version, hash, system, user, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![req.name, v, hash, req.system, req.user, now],
@@ -151,16 +209,12 @@ impl SqlitePromptRegistry {
                 v
             }
         };
-        let mut labels = req.labels.clone();
+        let mut to_move = req.labels.clone();
         if existing.is_none() {
-            labels.push("latest".into());
+            to_move.push(LATEST_LABEL.into());
         }
-        for l in &labels {
-            tx.execute(
-                "INSERT INTO prompt_labels(name, label, version) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(name, label) DO UPDATE SET version = excluded.version",
-                params![req.name, l, version],
-            )?;
+        for l in &to_move {
+            move_label(&tx, &req.name, l, version, "save", "")?;
         }
         tx.commit()?;
         Self::load(&conn, &req.name, version)?
@@ -171,66 +225,136 @@ impl SqlitePromptRegistry {
 #[async_trait]
 impl PromptRegistry for SqlitePromptRegistry {
     async fn get(&self, request: GetPromptRequest) -> Result<PromptVersion> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn
-                .lock()
-                .map_err(|_| Error::poisoned("prompt registry"))?;
-            let version: Option<u32> = conn
-                .query_row(
-                    "SELECT version FROM prompt_labels WHERE name = ?1 AND label = ?2",
-                    params![request.name, request.label],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let Some(v) = version else {
+        self.with_conn(move |conn| {
+            if let Some(pin) = request.label.strip_prefix('@') {
+                let v: u32 = pin.parse().map_err(|_| {
+                    Error::invalid(
+                        "prompt.label",
+                        format!("{:?}: `@N` needs a version number", request.label),
+                    )
+                })?;
+                return Self::require(conn, &request.name, v);
+            }
+            let Some(v) = labels::current(conn, &request.name, &request.label)? else {
                 return Err(Error::NotFound {
                     what: "prompt label",
-                    name: format!("{}:{}", request.name, request.label),
+                    name: format!(
+                        "{}:{} (see `ragcore prompt list`)",
+                        request.name, request.label
+                    ),
                 });
             };
-            Self::load(&conn, &request.name, v)?.ok_or_else(|| Error::NotFound {
-                what: "prompt version",
-                name: format!("{}@{v}", request.name),
-            })
+            Self::require(conn, &request.name, v)
         })
-        .await?
+        .await
+    }
+
+    async fn version(&self, request: GetVersionRequest) -> Result<PromptVersion> {
+        self.with_conn(move |conn| {
+            let r = request.reference.trim().trim_start_matches('@');
+            if let Ok(v) = r.parse::<u32>() {
+                return Self::require(conn, &request.name, v);
+            }
+            if r.len() < 4 || !r.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Error::invalid(
+                    "prompt.version",
+                    format!("{:?} is neither a version number nor a content hash (4+ hex digits)", request.reference),
+                ));
+            }
+            let found: Vec<u32> = {
+                let mut stmt = conn.prepare(
+                    "SELECT version FROM prompts WHERE name = ?1 AND hash LIKE ?2 || '%' ORDER BY version",
+                )?;
+                let rows = stmt.query_map(params![request.name, r.to_ascii_lowercase()], |x| x.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            match found.as_slice() {
+                [v] => Self::require(conn, &request.name, *v),
+                [] => Err(Error::NotFound {
+                    what: "prompt version",
+                    name: format!("{} with hash {r}", request.name),
+                }),
+                many => Err(Error::invalid(
+                    "prompt.version",
+                    format!("hash prefix {r} matches versions {many:?}; give more digits"),
+                )),
+            }
+        })
+        .await
     }
 
     async fn save(&self, request: SavePromptRequest) -> Result<PromptVersion> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.save_blocking(&request)).await?
+        tokio::task::spawn_blocking(move || me.save_blocking(&request, false)).await?
     }
 
     async fn set_label(&self, request: SetLabelRequest) -> Result<()> {
-        validate_ident("prompt.label", &request.label)?;
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn
-                .lock()
-                .map_err(|_| Error::poisoned("prompt registry"))?;
-            if Self::load(&conn, &request.name, request.version)?.is_none() {
-                return Err(Error::NotFound {
-                    what: "prompt version",
-                    name: format!("{}@{}", request.name, request.version),
-                });
+        validate_label(&request.label)?;
+        self.with_conn(move |conn| {
+            Self::require(conn, &request.name, request.version)?;
+            if labels::is_protected(conn, &request.label)? {
+                return Err(labels::protected_error(&request.name, &request.label));
             }
-            conn.execute(
-                "INSERT INTO prompt_labels(name, label, version) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT(name, label) DO UPDATE SET version = excluded.version",
-                params![request.name, request.label, request.version],
+            move_label(
+                conn,
+                &request.name,
+                &request.label,
+                request.version,
+                "set",
+                "",
             )?;
             Ok(())
         })
-        .await?
+        .await
+    }
+
+    async fn promote_label(&self, request: PromoteLabelRequest) -> Result<LabelMove> {
+        validate_label(&request.label)?;
+        self.with_conn(move |conn| {
+            Self::require(conn, &request.name, request.version)?;
+            move_label(
+                conn,
+                &request.name,
+                &request.label,
+                request.version,
+                "promote",
+                &request.reason,
+            )
+        })
+        .await
+    }
+
+    async fn rollback(&self, request: RollbackRequest) -> Result<LabelMove> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let moves = labels::history(&tx, &request.name, &request.label)?;
+            let Some(target) = labels::rollback_target(&moves) else {
+                return Err(Error::invalid(
+                    "prompt.label",
+                    format!(
+                        "label {:?} of prompt {:?} has no earlier version to roll back to",
+                        request.label, request.name
+                    ),
+                ));
+            };
+            let mv = move_label(&tx, &request.name, &request.label, target, "rollback", "")?;
+            tx.commit()?;
+            Ok(mv)
+        })
+        .await
+    }
+
+    async fn label_history(&self, request: LabelHistoryRequest) -> Result<Vec<LabelMove>> {
+        self.with_conn(move |conn| labels::history(conn, &request.name, &request.label))
+            .await
+    }
+
+    async fn protected_labels(&self) -> Result<Vec<String>> {
+        self.with_conn(|conn| labels::protected(conn)).await
     }
 
     async fn list(&self) -> Result<Vec<PromptVersion>> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = conn
-                .lock()
-                .map_err(|_| Error::poisoned("prompt registry"))?;
+        self.with_conn(|conn| {
             let keys: Vec<(String, u32)> = {
                 let mut stmt =
                     conn.prepare("SELECT name, version FROM prompts ORDER BY name, version")?;
@@ -239,12 +363,12 @@ impl PromptRegistry for SqlitePromptRegistry {
             };
             let mut out = Vec::new();
             for (n, v) in keys {
-                if let Some(p) = Self::load(&conn, &n, v)? {
+                if let Some(p) = Self::load(conn, &n, v)? {
                     out.push(p);
                 }
             }
             Ok(out)
         })
-        .await?
+        .await
     }
 }

@@ -58,7 +58,13 @@ pub struct ServerState {
     pub usage: Mutex<Value>,
     /// Streaming faults taken by the next streamed replies (consumed in order).
     pub stream_script: Mutex<VecDeque<Fault>>,
+    /// When set, computes the chat answer from the request body (a scripted "model" that
+    /// follows the prompt), instead of `chat_answer`.
+    pub responder: Mutex<Option<Responder>>,
 }
+
+/// Computes a chat answer from the request body.
+pub type Responder = Arc<dyn Fn(&Value) -> String + Send + Sync>;
 
 /// A running server.
 pub struct TestServer {
@@ -155,6 +161,15 @@ impl TestServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend(faults);
+    }
+
+    /// Answers chat requests with `f(body)`.
+    pub fn respond_with(&self, f: impl Fn(&Value) -> String + Send + Sync + 'static) {
+        *self
+            .state
+            .responder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(f));
     }
 
     /// Number of requests received.
@@ -269,13 +284,20 @@ async fn chat(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .pop_front();
-    let mut answer = queued.unwrap_or_else(|| {
-        state
+    let responder = state
+        .responder
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut answer = match (queued, responder) {
+        (Some(q), _) => q,
+        (None, Some(f)) => f(&body),
+        (None, None) => state
             .chat_answer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    });
+            .clone(),
+    };
     if answer == ECHO_SYSTEM {
         answer = body["messages"][0]["content"]
             .as_str()
