@@ -2,7 +2,9 @@
 
 mod demo;
 mod eval;
+mod eval_rerank;
 mod render;
+mod serve;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +142,8 @@ enum Command {
     },
     /// Retrieval quality on a QA data set: recall@1, recall@5 and MRR@10 for BM25, vectors and fusion.
     RetrievalEval(eval::EvalArgs),
+    /// Serve the knowledge base over HTTP (OpenAI-compatible gateway; see docs/server.md).
+    Serve(serve::ServeArgs),
 }
 
 fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
@@ -331,6 +335,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { kb } => demo::run(kb).await?,
         Command::RetrievalEval(args) => eval::run(args).await?,
+        Command::Serve(args) => serve::run(args).await?,
     }
     Ok(())
 }

@@ -184,7 +184,13 @@ pub fn open_options(value: Option<Unknown<'_>>) -> Result<LocalOptions, Failure>
     let Some(options) = object_arg(value, "options")? else {
         return Ok(local);
     };
-    check_object_keys(&options, &["embedder", "guards"], "options")?;
+    check_object_keys(&options, &["embedder", "guards", "rerank"], "options")?;
+    let field = "options.rerank";
+    let rerank = property(&options, "rerank", field)?;
+    if !is_nullish(&rerank) {
+        let name = string_arg(Some(rerank), field)?;
+        local.reranker = ragcore::retrieve::rerank::by_name(&name, local.config.segmenter)?;
+    }
     let field = "options.embedder";
     if let Some(object) = object_arg(Some(property(&options, "embedder", field)?), field)? {
         local.embedder = Some(Arc::new(embedder(&object)?));

@@ -104,6 +104,9 @@ pub struct OpenOptions<'a> {
     pub embedder: Option<EmbedderOptions<'a>>,
     /// JavaScript guardrails, run in order after the built-in ones.
     pub guards: Option<Vec<GuardOptions<'a>>>,
+    /// `"lexical"`: rerank the fused candidates with the built-in reranker before the prompt
+    /// is packed; `"none"` or absent: off.
+    pub rerank: Option<String>,
 }
 
 /// One file or document that could not be ingested (the rest was).

@@ -18,6 +18,7 @@ use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
+use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
 use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
 
 /// Options of [`Pipeline::open_local`]; everything left `None` gets the offline default.
@@ -38,6 +39,9 @@ pub struct LocalOptions {
     /// Guards run on answers (the default checks redact leaked personal data and flag stale
     /// citations).
     pub output_guards: Vec<Arc<dyn Guardrail>>,
+    /// Reranks the fused candidates before the prompt is packed (default: none; see
+    /// [`crate::retrieve::rerank`] and docs/retrieval.md).
+    pub reranker: Option<Arc<dyn Reranker>>,
 }
 
 impl Pipeline {
@@ -85,6 +89,9 @@ impl Pipeline {
         }
         for g in options.output_guards {
             b = b.output_guard(g);
+        }
+        if let Some(r) = options.reranker {
+            b = b.reranker(r, DEFAULT_RERANK_DEPTH);
         }
         b.build()
     }

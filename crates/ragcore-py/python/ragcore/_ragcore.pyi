@@ -20,6 +20,7 @@ class NativeKnowledgeBase:
         chat: Optional[object] = None,
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> Awaitable[NativeKnowledgeBase]: ...
     @staticmethod
     def open_blocking(
@@ -29,6 +30,7 @@ class NativeKnowledgeBase:
         chat: Optional[object] = None,
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> NativeKnowledgeBase: ...
     def ingest_async(
         self,

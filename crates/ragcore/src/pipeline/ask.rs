@@ -99,6 +99,9 @@ impl Pipeline {
         self.scan_passages(&mut retrieval, &mut verdicts);
         timings.insert("embed".to_string(), retrieval.embed_ms);
         timings.insert("retrieve".to_string(), retrieval.search_ms);
+        if retrieval.rerank_model.is_some() {
+            timings.insert("rerank".to_string(), retrieval.rerank_ms);
+        }
         let usage = Usage {
             embedding_tokens: retrieval.embedding_tokens,
             estimated: retrieval.embedding_estimated,
@@ -198,7 +201,9 @@ impl Pipeline {
 
     /// The honest refusal: no model call, only the query embedding is paid for.
     async fn refuse(&self, state: AskState) -> Result<Answer> {
-        let cost = self.price(&state.usage, "none")?;
+        let mut cost = self.price(&state.usage, "none")?;
+        let mut state = state;
+        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
         self.inner
             .cost
             .record(RecordRequest {
@@ -319,7 +324,8 @@ impl Pipeline {
         if let Some(v) = stale_verdict(&citations, &state.retrieval.hits) {
             state.verdicts.push(v);
         }
-        let cost = self.price(&state.usage, &resp.model)?;
+        let mut cost = self.price(&state.usage, &resp.model)?;
+        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
         self.inner
             .cost
             .record(RecordRequest {

@@ -4,6 +4,7 @@
 mod ask;
 mod ingest;
 mod output;
+mod rerank;
 
 pub use ingest::{IngestError, IngestReport, IngestRequest, SyncRequest};
 
@@ -20,7 +21,7 @@ use crate::guard::{GuardRequest, GuardStage, Guardrail, InjectionDetector, PiiRe
 use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
-use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
+use crate::retrieve::{Fusion, Reranker, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
 use crate::text::Segmenter;
 use crate::types::{Cost, Hit, Scope, Usage, Verdict, VerdictAction};
@@ -113,6 +114,7 @@ pub struct PipelineBuilder {
     output_guards: Vec<Arc<dyn Guardrail>>,
     document_scanner: Option<Arc<InjectionDetector>>,
     leak_checker: Option<Arc<PiiRedactor>>,
+    reranker: Option<(Arc<dyn Reranker>, usize)>,
     config: PipelineConfig,
 }
 
@@ -127,6 +129,12 @@ impl PipelineBuilder {
     /// the model, not the company's own published contact details).
     pub fn leak_checker(mut self, p: Arc<PiiRedactor>) -> Self {
         self.leak_checker = Some(p);
+        self
+    }
+    /// Reranks the best `depth` fused candidates before the top ones are packed into the prompt
+    /// (optional; see [`crate::retrieve::rerank`]).
+    pub fn reranker(mut self, r: Arc<dyn Reranker>, depth: usize) -> Self {
+        self.reranker = Some((r, depth));
         self
     }
     /// The embedder (required).
@@ -187,12 +195,15 @@ impl PipelineBuilder {
             .ok_or_else(|| missing("prompt registry", "prompts"))?;
         let cost = self.cost.ok_or_else(|| missing("cost meter", "cost"))?;
         let chunker = Chunker::new(self.config.chunker)?;
-        let retriever = Retriever::new(
+        let mut retriever = Retriever::new(
             store.clone(),
             embedder.clone(),
             self.config.segmenter,
             self.config.retrieval,
         )?;
+        if let Some((r, depth)) = self.reranker {
+            retriever = retriever.with_reranker(r, depth);
+        }
         if self.config.embed_batch == 0 {
             return Err(Error::invalid("embed_batch", "must be positive"));
         }
@@ -270,6 +281,16 @@ impl Pipeline {
     /// The embedder.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.inner.embedder
+    }
+
+    /// The prompt registry.
+    pub fn prompts(&self) -> &Arc<dyn PromptRegistry> {
+        &self.inner.prompts
+    }
+
+    /// The cost meter.
+    pub fn cost_meter(&self) -> &Arc<dyn CostMeter> {
+        &self.inner.cost
     }
 
     /// The chat model's name.
