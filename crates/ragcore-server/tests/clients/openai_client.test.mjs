@@ -16,7 +16,7 @@ test('chat completion with citations in the ragcore extension', async () => {
   });
   assert.equal(r.object, 'chat.completion');
   assert.match(r.choices[0].message.content, /7/);
-  assert.equal(r.ragcore.citations[0].document_id, 'en-return');
+  assert.ok(r.ragcore.citations[0].document_id.endsWith('#en-return'), r.ragcore.citations[0].document_id);
   assert.ok(r.ragcore.kb_version >= 1);
   assert.ok(typeof r.usage.total_tokens === 'number');
 });
