@@ -2,7 +2,7 @@
 # Load test of `ragcore serve` on loopback: throughput and p50/p95/p99 latency of POST /v1/ask on
 # the offline default (sample FAQ, hashing embedder, extractive answerer) at 1, 16 and 64
 # concurrent connections, each run bounded in time. Not part of CI; results go in docs/server.md.
-#   PROFILE=release|dev (default release)   DURATION=15s   THREADS=2
+#   PROFILE=release|dev (default release)   DURATION=15s   THREADS=2   SKIP_BUILD=1 (use the built binary)
 # Needs wrk (Debian: apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -11,7 +11,7 @@ DURATION=${DURATION:-15s}
 THREADS=${THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 
-cargo build -q --profile "$PROFILE" -p ragcore-cli
+[ -n "${SKIP_BUILD:-}" ] || cargo build -q --profile "$PROFILE" -p ragcore-cli
 dir=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 bin="target/$dir/ragcore"
 work="$(mktemp -d)"
