@@ -36,6 +36,13 @@ pub(crate) struct EvalArgs {
     /// Where to build the evaluation knowledge base (default: a temporary directory).
     #[arg(long)]
     workdir: Option<PathBuf>,
+    /// Also measure the built-in lexical reranker over the default fusion's candidates, on all
+    /// queries and on each half of a stable split (tune on `a`, check on `b`).
+    #[arg(long)]
+    rerank: bool,
+    /// With --rerank: print a grid of reranker weights measured on half `a` only.
+    #[arg(long, requires = "rerank")]
+    rerank_grid: bool,
 }
 
 #[derive(Deserialize)]
@@ -50,11 +57,13 @@ struct CorpusRow {
 
 #[derive(Deserialize)]
 struct QueryRow {
+    #[serde(default)]
+    id: String,
     question: String,
     gold_paragraph_id: String,
 }
 
-mod sha2_free {
+pub(crate) mod sha2_free {
     /// A stable split of groups into two halves (FNV-1a of the group key).
     pub fn group_half(key: &str) -> bool {
         let mut h: u64 = 0xcbf29ce484222325;
@@ -79,15 +88,15 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &PathBuf) -> Result<Vec<T>> {
 }
 
 #[derive(Default, Clone)]
-struct Metrics {
-    n: usize,
-    r1: f64,
+pub(crate) struct Metrics {
+    pub(crate) n: usize,
+    pub(crate) r1: f64,
     r5: f64,
     mrr10: f64,
 }
 
 impl Metrics {
-    fn add(&mut self, ranked_docs: &[String], gold: &str) {
+    pub(crate) fn add(&mut self, ranked_docs: &[String], gold: &str) {
         self.n += 1;
         if let Some(pos) = ranked_docs.iter().position(|d| d == gold) {
             if pos < 1 {
@@ -101,7 +110,7 @@ impl Metrics {
             }
         }
     }
-    fn row(&self, name: &str) -> String {
+    pub(crate) fn row(&self, name: &str) -> String {
         let n = self.n.max(1) as f64;
         format!(
             "| {name:<22} | {:.3} | {:.3} | {:.3} |",
@@ -112,7 +121,7 @@ impl Metrics {
     }
 }
 
-fn docs_of(chunks: impl Iterator<Item = String>) -> Vec<String> {
+pub(crate) fn docs_of(chunks: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = HashSet::new();
     chunks.filter(|d| seen.insert(d.clone())).take(10).collect()
 }
@@ -197,6 +206,7 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
             ("normalized 0.7", Fusion::Normalized { vector_weight: 0.7 }),
         ];
         let mut metrics = vec![Metrics::default(); fusions.len()];
+        let mut rr = crate::eval_rerank::RerankEval::new(seg, args.rerank, args.rerank_grid)?;
         let scope = Scope::tenant("eval");
         let cand = 50;
         for q in &queries {
@@ -246,11 +256,20 @@ pub(crate) async fn run(args: EvalArgs) -> Result<()> {
                 let ranked = docs_of(fused.into_iter().map(|x| x.chunk.chunk.document_id));
                 metrics[i].add(&ranked, &q.gold_paragraph_id);
             }
+            rr.add(
+                &q.id,
+                &q.question,
+                &q.gold_paragraph_id,
+                &vec_hits,
+                &lex_hits,
+            )
+            .await?;
         }
         println!("| method                 | R@1   | R@5   | MRR@10 |\n|------------------------|-------|-------|--------|");
         for (i, (name, _)) in fusions.iter().enumerate() {
             println!("{}", metrics[i].row(name));
         }
+        rr.print();
         if args.no_answer {
             no_answer_eval(&dir, &corpus, &queries, seg, embedder.clone(), &group).await?;
         }

@@ -3,12 +3,14 @@
 mod cost;
 mod demo;
 mod eval;
+mod eval_rerank;
 mod golden_cmd;
 mod knowledge;
 mod local;
 mod observe_cmd;
 mod prompt_cmd;
 mod render;
+mod serve;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -197,6 +199,8 @@ enum Command {
     Alerts(observe_cmd::AlertsArgs),
     /// Write the dashboard: one self-contained HTML file.
     Report(observe_cmd::ReportArgs),
+    /// Serve the knowledge base over HTTP (OpenAI-compatible gateway; see docs/server.md).
+    Serve(serve::ServeArgs),
 }
 
 fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
@@ -419,6 +423,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Events(args) => observe_cmd::events_cmd(args).await?,
         Command::Alerts(args) => observe_cmd::alerts(args).await?,
         Command::Report(args) => observe_cmd::report(args).await?,
+        Command::Serve(args) => serve::run(args).await?,
     }
     Ok(())
 }

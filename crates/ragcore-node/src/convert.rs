@@ -185,13 +185,23 @@ pub fn open_options(env: &Env, value: Option<Unknown<'_>>) -> Result<LocalOption
     let Some(options) = object_arg(value, "options")? else {
         return Ok(local);
     };
-    check_object_keys(&options, &["embedder", "guards", "guardPolicy"], "options")?;
+    check_object_keys(
+        &options,
+        &["embedder", "guards", "guardPolicy", "rerank"],
+        "options",
+    )?;
     let field = "options.guardPolicy";
     let policy = property(&options, "guardPolicy", field)?;
     if !is_nullish(&policy) {
         let json = json_arg(env, policy, field)?;
         local.config.guards = serde_json::from_value(json)
             .map_err(|e| Failure::invalid(field, format!("is not a guard policy: {e}")))?;
+    }
+    let field = "options.rerank";
+    let rerank = property(&options, "rerank", field)?;
+    if !is_nullish(&rerank) {
+        let name = string_arg(Some(rerank), field)?;
+        local.reranker = ragcore::retrieve::rerank::by_name(&name, local.config.segmenter)?;
     }
     let field = "options.embedder";
     if let Some(object) = object_arg(Some(property(&options, "embedder", field)?), field)? {

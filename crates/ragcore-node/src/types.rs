@@ -104,6 +104,9 @@ pub struct OpenOptions<'a> {
     pub embedder: Option<EmbedderOptions<'a>>,
     /// JavaScript guardrails, run in order after the built-in ones.
     pub guards: Option<Vec<GuardOptions<'a>>>,
+    /// `"lexical"`: rerank the fused candidates with the built-in reranker before the prompt
+    /// is packed; `"none"` or absent: off.
+    pub rerank: Option<String>,
     /// The guard policy (the Rust `GuardPolicy` as an object: `pii_mode`, `actions`,
     /// `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
     #[napi(ts_type = "Record<string, unknown>")]

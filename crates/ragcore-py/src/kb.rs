@@ -54,6 +54,7 @@ impl OpenArgs {
         chat: Option<&Bound<'_, PyAny>>,
         guards: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
+        rerank: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if path.is_none() {
             return Err(PyTypeError::new_err(
@@ -95,6 +96,11 @@ impl OpenArgs {
                     options.output_guards.push(guard);
                 }
             }
+        }
+        if let Some(r) = rerank.filter(|r| !r.is_none()) {
+            let name = convert::required_str(r, "rerank")?;
+            options.reranker = ragcore::retrieve::rerank::by_name(&name, options.config.segmenter)
+                .map_err(|e| crate::errors::to_py_err(r.py(), &e))?;
         }
         Ok(OpenArgs { path, options })
     }
@@ -302,7 +308,7 @@ fn purge_request(
 impl NativeKnowledgeBase {
     /// Opens (or creates) the knowledge base in `path`; returns an awaitable.
     #[staticmethod]
-    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None))]
+    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None))]
     fn open_async<'py>(
         py: Python<'py>,
         path: &Bound<'py, PyAny>,
@@ -310,14 +316,15 @@ impl NativeKnowledgeBase {
         chat: Option<&Bound<'py, PyAny>>,
         guards: Option<&Bound<'py, PyAny>>,
         config: Option<&Bound<'py, PyAny>>,
+        rerank: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = OpenArgs::read(path, embedder, chat, guards, config)?;
+        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank)?;
         awaitable(py, args.open())
     }
 
     /// Opens (or creates) the knowledge base in `path`, blocking.
     #[staticmethod]
-    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None))]
+    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None))]
     fn open_blocking(
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
@@ -325,8 +332,9 @@ impl NativeKnowledgeBase {
         chat: Option<&Bound<'_, PyAny>>,
         guards: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
+        rerank: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<NativeKnowledgeBase> {
-        let args = OpenArgs::read(path, embedder, chat, guards, config)?;
+        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank)?;
         block_on(py, args.open())?.into_result(py)
     }
 

@@ -24,6 +24,7 @@ use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::observe::{AlertEngine, Observer, SqliteEventLog};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
+use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
 use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
 
 /// Options of [`Pipeline::open_local`]; everything left `None` gets the offline default.
@@ -57,6 +58,9 @@ pub struct LocalOptions {
     pub alerts: Option<Arc<AlertEngine>>,
     /// Do not write the event log (e.g. for evaluation runs); metrics are still kept.
     pub no_event_log: bool,
+    /// Reranks the fused candidates before the prompt is packed (default: none; see
+    /// [`crate::retrieve::rerank`] and docs/retrieval.md).
+    pub reranker: Option<Arc<dyn Reranker>>,
 }
 
 impl Pipeline {
@@ -131,6 +135,9 @@ impl Pipeline {
         }
         for g in options.output_guards {
             b = b.output_guard(g);
+        }
+        if let Some(r) = options.reranker {
+            b = b.reranker(r, DEFAULT_RERANK_DEPTH);
         }
         b.build()
     }

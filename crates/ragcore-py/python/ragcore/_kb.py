@@ -89,6 +89,7 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
         chat: Optional[ChatModel] = None,
         guards: Optional[Sequence[Guard]] = None,
         config: Optional[Mapping[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> AsyncKnowledgeBase:
         """Opens (or creates) the knowledge base in directory ``path``.
 
@@ -96,9 +97,16 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
         answerer). ``guards`` run after the default ones (input length, PII) on questions and
         answers. ``config`` overrides pipeline settings, nested like the Rust
         ``PipelineConfig`` (e.g. ``{"retrieval": {"top_k": 3}}``); unknown keys are refused.
+        ``rerank="lexical"`` reranks the fused candidates with the built-in reranker before
+        the prompt is packed (``answer.timings["rerank"]``); ``None`` or ``"none"``: off.
         """
         native = await _ragcore.NativeKnowledgeBase.open_async(
-            path, embedder=embedder, chat=chat, guards=guards, config=_config(config)
+            path,
+            embedder=embedder,
+            chat=chat,
+            guards=guards,
+            config=_config(config),
+            rerank=rerank,
         )
         return cls(native)
 
@@ -275,11 +283,17 @@ class KnowledgeBase(_ObserveMixin):
         chat: Optional[ChatModel] = None,
         guards: Optional[Sequence[Guard]] = None,
         config: Optional[Mapping[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> KnowledgeBase:
         """Opens (or creates) the knowledge base in directory ``path``; see
         :meth:`AsyncKnowledgeBase.open`."""
         native = _ragcore.NativeKnowledgeBase.open_blocking(
-            path, embedder=embedder, chat=chat, guards=guards, config=_config(config)
+            path,
+            embedder=embedder,
+            chat=chat,
+            guards=guards,
+            config=_config(config),
+            rerank=rerank,
         )
         return cls(native)
 

@@ -26,6 +26,7 @@ class NativeKnowledgeBase:
         chat: Optional[object] = None,
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> Awaitable[NativeKnowledgeBase]: ...
     @staticmethod
     def open_blocking(
@@ -35,6 +36,7 @@ class NativeKnowledgeBase:
         chat: Optional[object] = None,
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
+        rerank: Optional[str] = None,
     ) -> NativeKnowledgeBase: ...
     def ingest_async(
         self,

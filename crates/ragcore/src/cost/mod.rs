@@ -60,6 +60,12 @@ pub trait CostMeter: Send + Sync {
 
     /// Records spend (a ledger, budgets and reports build on this).
     async fn record(&self, request: RecordRequest) -> Result<()>;
+
+    /// Usage and cost recorded so far per tenant, when this meter keeps totals (`None` when it
+    /// only forwards records elsewhere).
+    fn spend_by_tenant(&self) -> Result<Option<BTreeMap<String, (Usage, Cost)>>> {
+        Ok(None)
+    }
 }
 
 /// A [`CostMeter`] pricing with a [`PriceTable`] and keeping running totals in memory.
@@ -128,5 +134,9 @@ impl CostMeter for TableMeter {
         e.0.add(&request.usage);
         e.1.add(&request.cost);
         Ok(())
+    }
+
+    fn spend_by_tenant(&self) -> Result<Option<BTreeMap<String, (Usage, Cost)>>> {
+        self.totals().map(Some)
     }
 }

@@ -137,6 +137,9 @@ impl Pipeline {
         self.scan_passages(&mut retrieval, &mut verdicts);
         timings.insert("embed".to_string(), retrieval.embed_ms);
         timings.insert("retrieve".to_string(), retrieval.search_ms);
+        if retrieval.rerank_model.is_some() {
+            timings.insert("rerank".to_string(), retrieval.rerank_ms);
+        }
         let usage = Usage {
             embedding_tokens: retrieval.embedding_tokens,
             estimated: retrieval.embedding_estimated,
@@ -245,7 +248,9 @@ impl Pipeline {
 
     /// The honest refusal: no model call, only the query embedding is paid for.
     async fn refuse(&self, state: AskState) -> Result<Answer> {
-        let cost = self.price(&state.usage, "none")?;
+        let mut cost = self.price(&state.usage, "none")?;
+        let mut state = state;
+        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
         self.inner
             .cost
             .record(RecordRequest {
@@ -376,7 +381,8 @@ impl Pipeline {
         if let Some(v) = stale_verdict(&citations, &state.retrieval.hits) {
             state.verdicts.push(v);
         }
-        let (cost, spent) = self.price_reply(&mut state, &resp)?;
+        let (mut cost, spent) = self.price_reply(&mut state, &resp)?;
+        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
         self.inner
             .cost
             .record(RecordRequest {

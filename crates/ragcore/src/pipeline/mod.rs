@@ -8,6 +8,7 @@ mod guarding;
 mod ingest;
 mod ops;
 mod output;
+mod rerank;
 mod stream;
 
 pub use guarding::{PseudonymizeRequest, PseudonymizeResult, RestoreRequest};
@@ -34,7 +35,7 @@ use crate::ingest::{Chunker, ChunkerConfig};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
 use crate::observe::Observer;
 use crate::prompt::{PromptRegistry, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
-use crate::retrieve::{Fusion, Retrieval, RetrievalConfig, Retriever};
+use crate::retrieve::{Fusion, Reranker, Retrieval, RetrievalConfig, Retriever};
 use crate::store::VectorStore;
 use crate::text::Segmenter;
 use crate::types::{Cost, Hit, Scope, Usage};
@@ -145,6 +146,7 @@ pub struct PipelineBuilder {
     vault: Option<Arc<dyn PlaceholderVault>>,
     cache: Option<Arc<AnswerCache>>,
     observer: Option<Arc<Observer>>,
+    reranker: Option<(Arc<dyn Reranker>, usize)>,
     config: PipelineConfig,
     drift: Option<Arc<dyn DriftLog>>,
 }
@@ -186,6 +188,12 @@ impl PipelineBuilder {
     /// the model, not the company's own published contact details).
     pub fn leak_checker(mut self, p: Arc<PiiRedactor>) -> Self {
         self.leak_checker = Some(p);
+        self
+    }
+    /// Reranks the best `depth` fused candidates before the top ones are packed into the prompt
+    /// (optional; see [`crate::retrieve::rerank`]).
+    pub fn reranker(mut self, r: Arc<dyn Reranker>, depth: usize) -> Self {
+        self.reranker = Some((r, depth));
         self
     }
     /// The embedder (required).
@@ -246,12 +254,15 @@ impl PipelineBuilder {
             .ok_or_else(|| missing("prompt registry", "prompts"))?;
         let cost = self.cost.ok_or_else(|| missing("cost meter", "cost"))?;
         let chunker = Chunker::new(self.config.chunker)?;
-        let retriever = Retriever::new(
+        let mut retriever = Retriever::new(
             store.clone(),
             embedder.clone(),
             self.config.segmenter,
             self.config.retrieval,
         )?;
+        if let Some((r, depth)) = self.reranker {
+            retriever = retriever.with_reranker(r, depth);
+        }
         if self.config.embed_batch == 0 {
             return Err(Error::invalid("embed_batch", "must be positive"));
         }
@@ -356,14 +367,19 @@ impl Pipeline {
         self.inner.budgets.as_ref()
     }
 
-    /// The chat model's name.
-    pub fn model_name(&self) -> String {
-        self.inner.chat.name()
-    }
-
     /// The prompt registry.
     pub fn prompts(&self) -> &Arc<dyn PromptRegistry> {
         &self.inner.prompts
+    }
+
+    /// The cost meter.
+    pub fn cost_meter(&self) -> &Arc<dyn CostMeter> {
+        &self.inner.cost
+    }
+
+    /// The chat model's name.
+    pub fn model_name(&self) -> String {
+        self.inner.chat.name()
     }
 
     /// The observer recording every `ask`, when one is set.

@@ -3,6 +3,7 @@
 
 mod fusion;
 mod no_answer;
+pub mod rerank;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,12 +13,13 @@ use serde::{Deserialize, Serialize};
 
 pub use fusion::{fuse, Fused, Fusion};
 pub use no_answer::{NoAnswerConfig, NoAnswerDecision};
+pub use rerank::{LexicalReranker, RerankRequest, RerankResponse, Reranker};
 
 use crate::embed::{EmbedRequest, Embedder, InputType};
 use crate::error::{Error, Result};
 use crate::store::{LexicalSearchRequest, VectorSearchRequest, VectorStore};
 use crate::text::Segmenter;
-use crate::types::{Hit, Scope};
+use crate::types::{Hit, Scope, Usage};
 
 fn round_ms(ms: f64) -> f64 {
     (ms * 1000.0).round() / 1000.0
@@ -90,6 +92,34 @@ pub struct Retrieval {
     /// The question's embedding, when the vector search ran (for drift statistics).
     #[serde(skip)]
     pub query_vector: Option<Vec<f32>>,
+    /// Milliseconds spent reranking (0 without a reranker).
+    #[serde(default)]
+    pub rerank_ms: f64,
+    /// The reranker's model, when one ran.
+    #[serde(default)]
+    pub rerank_model: Option<String>,
+    /// Tokens the reranker spent.
+    #[serde(default)]
+    pub rerank_usage: Usage,
+}
+
+/// Default number of fused candidates a reranker sees.
+pub const DEFAULT_RERANK_DEPTH: usize = 20;
+
+/// The [`Hit`] shown for a fused candidate.
+pub fn hit_from_fused(f: Fused) -> Hit {
+    Hit {
+        chunk_id: f.chunk.chunk.id,
+        document_id: f.chunk.chunk.document_id,
+        title: f.chunk.title,
+        context: f.chunk.chunk.context,
+        text: f.chunk.chunk.text,
+        kind: f.chunk.kind,
+        score: f.score,
+        vector_score: f.vector_score,
+        lexical_score: f.lexical_score,
+        valid_until: f.chunk.valid_until,
+    }
 }
 
 /// Runs hybrid retrieval over a store with an embedder.
@@ -99,6 +129,7 @@ pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     segmenter: Segmenter,
     config: RetrievalConfig,
+    reranker: Option<(Arc<dyn Reranker>, usize)>,
 }
 
 impl Retriever {
@@ -117,7 +148,15 @@ impl Retriever {
             embedder,
             segmenter,
             config,
+            reranker: None,
         })
+    }
+
+    /// Reranks the best `depth` fused candidates with `reranker` before the top `top_k` are
+    /// kept (`depth` is raised to `top_k` when smaller).
+    pub fn with_reranker(mut self, reranker: Arc<dyn Reranker>, depth: usize) -> Self {
+        self.reranker = Some((reranker, depth.max(self.config.top_k)));
+        self
     }
 
     /// The settings.
@@ -206,22 +245,28 @@ impl Retriever {
         let (vec_hits, lex_hits, stats) = futures::try_join!(vec_fut, lex_fut, stats_fut)?;
         let top_similarity = vec_hits.first().map(|c| c.score);
         let fused = fusion::fuse(&fusion, vec_hits, lex_hits);
-        let hits: Vec<Hit> = fused
-            .into_iter()
-            .take(self.config.top_k)
-            .map(|f| Hit {
-                chunk_id: f.chunk.chunk.id.clone(),
-                document_id: f.chunk.chunk.document_id.clone(),
-                title: f.chunk.title.clone(),
-                context: f.chunk.chunk.context.clone(),
-                text: f.chunk.chunk.text.clone(),
-                kind: f.chunk.kind,
-                score: f.score,
-                vector_score: f.vector_score,
-                lexical_score: f.lexical_score,
-                valid_until: f.chunk.valid_until.clone(),
-            })
-            .collect();
+        let depth = match &self.reranker {
+            Some((_, d)) => *d,
+            None => self.config.top_k,
+        };
+        let mut hits: Vec<Hit> = fused.into_iter().take(depth).map(hit_from_fused).collect();
+        let search_ms = round_ms(t1.elapsed().as_secs_f64() * 1e3);
+        let (mut rerank_ms, mut rerank_model, mut rerank_usage) = (0.0, None, Usage::default());
+        if let Some((reranker, _)) = &self.reranker {
+            let t2 = Instant::now();
+            let out = reranker
+                .rerank(RerankRequest {
+                    question: question.to_string(),
+                    hits,
+                    top_k: self.config.top_k,
+                })
+                .await?;
+            hits = out.hits;
+            rerank_ms = round_ms(t2.elapsed().as_secs_f64() * 1e3);
+            rerank_model = Some(out.model);
+            rerank_usage = out.usage;
+        }
+        hits.truncate(self.config.top_k);
         let mut passage_terms = HashSet::new();
         for h in hits.iter().take(self.config.no_answer.passages) {
             for t in self
@@ -249,7 +294,10 @@ impl Retriever {
             embedding_tokens,
             embedding_estimated,
             embed_ms,
-            search_ms: round_ms(t1.elapsed().as_secs_f64() * 1e3),
+            search_ms,
+            rerank_ms,
+            rerank_model,
+            rerank_usage,
             query_vector: vector,
         })
     }

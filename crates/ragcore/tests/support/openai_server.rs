@@ -1,5 +1,5 @@
 //! A real HTTP server on 127.0.0.1 that speaks the OpenAI API (`/v1/embeddings`,
-//! `/v1/chat/completions`), with scripted faults. Tests talk to it through the real clients.
+//! `/v1/chat/completions`, and a Cohere-style `/v1/rerank`), with scripted faults. Tests talk to it through the real clients.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -95,6 +95,7 @@ impl TestServer {
         let app = Router::new()
             .route("/v1/embeddings", post(embeddings))
             .route("/v1/chat/completions", post(chat))
+            .route("/v1/rerank", post(rerank))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
@@ -399,4 +400,42 @@ fn sse_reply(
         .header("content-type", "text/event-stream")
         .body(axum::body::Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Cohere-style rerank: each document scores the share of the query's words it contains.
+async fn rerank(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = next_fault(&state, &body, &headers).await {
+        return r;
+    }
+    let query = body["query"].as_str().unwrap_or_default().to_lowercase();
+    let words: Vec<&str> = query.split_whitespace().collect();
+    let docs: Vec<String> = body["documents"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| d.as_str().unwrap_or_default().to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut results: Vec<(usize, f64)> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let hit = words.iter().filter(|w| d.contains(**w)).count();
+            (i, hit as f64 / words.len().max(1) as f64)
+        })
+        .collect();
+    results.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if let Some(n) = body["top_n"].as_u64() {
+        results.truncate(n as usize);
+    }
+    let results: Vec<Value> = results
+        .iter()
+        .map(|(i, s)| json!({"index": i, "relevance_score": s}))
+        .collect();
+    Json(json!({"results": results, "usage": {"total_tokens": 42}})).into_response()
 }
