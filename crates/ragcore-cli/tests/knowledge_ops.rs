@@ -85,9 +85,17 @@ fn a_new_faq_file_becomes_answerable_while_watching() -> R {
         a["text"].as_str().unwrap_or_default().contains("比特幣"),
         "{a}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(30))?)?;
-    assert_eq!(report["documents_added"], 1, "{report}");
+    // One of the reports after the initial sync added the file (the watcher may also run
+    // syncs that find nothing new, for events of the same save).
+    let mut added = false;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        let report: serde_json::Value = serde_json::from_str(&line)?;
+        if report["documents_added"] == 1 {
+            added = true;
+            break;
+        }
+    }
+    assert!(added, "no sync report added the new file");
     Ok(())
 }
 
@@ -141,9 +149,6 @@ fn rollback_and_drift_from_the_command_line() -> R {
     assert_eq!(d["gaps"][0]["asks"], 2, "{d}");
     let out = ragcore(kb.path()).arg("drift").output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("FAQ gaps") && text.to_lowercase().contains("bitcoin"),
-        "{text}"
-    );
+    assert!(text.contains("FAQ gaps") && text.contains("比特"), "{text}");
     Ok(())
 }
