@@ -38,4 +38,7 @@ scripts/test-python.sh
 step "Node package"
 scripts/test-node.sh
 
+step "Official OpenAI clients (Python and npm) against ragcore serve"
+crates/ragcore-server/tests/clients/run.sh
+
 step "All test suites passed"

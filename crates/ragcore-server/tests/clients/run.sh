@@ -17,7 +17,8 @@ VENV=${RAGCORE_CLIENTS_VENV:-target/clients-venv}
 export PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 echo "==> build ragcore (debug)"
-cargo build -q -p ragcore-cli
+# Same package selection as scripts/test-all.sh, so dependency features resolve the same way.
+cargo build -q --workspace --exclude ragcore-py --exclude ragcore-node --bins
 bin="$root/target/debug/ragcore"
 
 work="$(mktemp -d)"
