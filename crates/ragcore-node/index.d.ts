@@ -9,6 +9,12 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A streamed answer being read: `await stream.next()` until it returns `null`. */
+export declare class AnswerStream {
+  /** The next event, or `null` at the end. */
+  next(): Promise<StreamEvent | null>
+}
+
 /**
  * A knowledge base in a directory on disk (SQLite + HNSW), queried with hybrid retrieval and
  * answered with citations. Create one with `KnowledgeBase.open()`.
@@ -30,6 +36,15 @@ export declare class KnowledgeBase {
    */
   ask(question: string, scope?: ScopeOptions | null): Promise<Answer>
   /**
+   * Runs one knowledge operation, given as a plain object `{op, ...arguments}` with the core's
+   * snake_case names: `{op: "sync", root, tenant, acl?, strict?}`, `{op: "versions"}`,
+   * `{op: "diff", tenant, from, to}`, `{op: "documents", tenant}`,
+   * `{op: "rollback", to_version, tenant?}` (no tenant: all), `{op: "verify"}`,
+   * `{op: "repair"}`, `{op: "reembed"}`, `{op: "drift", tenant, recent_days?, baseline_days?}`.
+   * Resolves to the core's result as a plain object (snake_case keys).
+   */
+  knowledge(op: KnowledgeOpShape & Record<string, unknown>): Promise<any>
+  /**
    * Replaces personal data in `text` with `<EMAIL_1>`-style placeholders kept in the scope's
    * tenant's vault.
    */
@@ -48,6 +63,23 @@ export declare class KnowledgeBase {
   get guardPolicy(): Record<string, unknown>
   /** The passages `question` would be answered from, best first, without generating. */
   retrieve(question: string, scope?: ScopeOptions | null): Promise<Hit[]>
+  /**
+   * Prompt registry, event log and evaluation operations by name with an object of
+   * arguments (the same operations as `ragcore::observe::admin` in Rust and `kb.prompts()`,
+   * `kb.save_prompt()`, ... in Python): `prompts`, `get_prompt`, `save_prompt`,
+   * `set_prompt_label`, `rollback_prompt`, `diff_prompts`, `export_prompts`, `import_prompts`,
+   * `events`, `evaluate`. Argument keys are snake_case, as in the Rust structs.
+   */
+  admin(op: string, args?: Record<string, unknown> | null): Promise<any>
+  /** The metrics of this handle's asks in the Prometheus text format. */
+  metricsText(): string
+  /** Like `ask`, streamed: resolves to an `AnswerStream` of text deltas then the answer. */
+  askStream(question: string, scope?: ScopeOptions | null): Promise<AnswerStream>
+  /**
+   * Spend from the cost ledger grouped `by` tenant (default), model, day, feature or
+   * principal, most expensive first; `tenant` restricts it to one tenant.
+   */
+  costReport(by?: string | null, tenant?: string | null): Promise<CostRow[]>
 }
 
 /** The answer to a question. */
@@ -74,6 +106,8 @@ export interface Answer {
   verdicts: Array<Verdict>
   /** True when a fallback path produced the answer (e.g. after a model failure). */
   degraded: boolean
+  /** `bypass` (no cache), `miss`, `exact_hit` or `semantic_hit`. */
+  cache: string
 }
 
 /** A passage cited by an answer; `index` is the `[n]` marker in the answer text. */
@@ -102,6 +136,18 @@ export interface Cost {
   embeddingUsd: number
   /** The sum. */
   totalUsd: number
+}
+
+/** One group of a cost report. */
+export interface CostRow {
+  /** The tenant, model, day, feature or principal. */
+  key: string
+  /** Priced calls. */
+  requests: number
+  /** Summed tokens. */
+  usage: Usage
+  /** Summed US dollars. */
+  costUsd: number
 }
 
 /** A document given directly to `ingest()`. */
@@ -265,6 +311,15 @@ export interface IngestReport {
   errors: Array<IngestError>
 }
 
+/** The TypeScript shape of a knowledge operation (see `KnowledgeBase.knowledge`). */
+export interface KnowledgeOpShape {
+  /**
+   * `sync`, `versions`, `diff`, `documents`, `rollback`, `verify`, `repair`, `reembed` or
+   * `drift`.
+   */
+  op: string
+}
+
 /**
  * Options of `KnowledgeBase.open()`; everything left out gets the offline default (hashing
  * embedder, extractive answerer, built-in guards only).
@@ -274,6 +329,11 @@ export interface OpenOptions {
   embedder?: EmbedderOptions
   /** JavaScript guardrails, run in order after the built-in ones. */
   guards?: Array<GuardOptions>
+  /**
+   * `"lexical"`: rerank the fused candidates with the built-in reranker before the prompt
+   * is packed; `"none"` or absent: off.
+   */
+  rerank?: string
   /**
    * The guard policy (the Rust `GuardPolicy` as an object: `pii_mode`, `actions`,
    * `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
@@ -302,6 +362,17 @@ export interface ScopeOptions {
   principals?: Array<string>
 }
 
+/**
+ * One event of `askStream`: a text `delta` as the model produces it, or the final `answer`
+ * (always last; its text is authoritative).
+ */
+export interface StreamEvent {
+  /** A piece of the answer text. */
+  delta?: string
+  /** The final answer. */
+  answer?: Answer
+}
+
 /** Token usage of one request. */
 export interface Usage {
   /** Prompt tokens sent to the chat model. */
@@ -312,6 +383,10 @@ export interface Usage {
   embeddingTokens: number
   /** True when some count was computed locally instead of reported by the provider. */
   estimated: boolean
+  /** Of the prompt tokens, those served from the provider's prompt cache. */
+  cachedPromptTokens: number
+  /** Of the completion tokens, the reasoning tokens. */
+  reasoningTokens: number
 }
 
 /** One guard's or check's verdict. */

@@ -272,6 +272,7 @@ class IngestReport:
     documents_added: int
     documents_changed: int
     documents_unchanged: int
+    documents_removed: int
     chunks_added: int
     chunks_removed: int
     chunks_embedded: int
@@ -286,6 +287,7 @@ class IngestReport:
             documents_added=int(d["documents_added"]),
             documents_changed=int(d["documents_changed"]),
             documents_unchanged=int(d["documents_unchanged"]),
+            documents_removed=int(d.get("documents_removed", 0)),
             chunks_added=int(d["chunks_added"]),
             chunks_removed=int(d["chunks_removed"]),
             chunks_embedded=int(d["chunks_embedded"]),

@@ -28,6 +28,9 @@ pub struct RenderedPrompt {
     pub user: String,
 }
 
+/// The variables a prompt template can use.
+const KNOWN_VARIABLES: [&str; 3] = ["question", "passages", "no_answer_text"];
+
 #[derive(Serialize)]
 struct Vars<'a> {
     question: &'a str,
@@ -78,6 +81,31 @@ pub fn render(
 /// Checks templates at save time: they must parse, render with the known variables (`question`,
 /// `passages` with `index`/`title`/`text`, `no_answer_text`), and use `question` and `passages`.
 pub(crate) fn check(system: &str, user: &str) -> Result<()> {
+    let env = env();
+    for (which, src) in [("system", system), ("user", user)] {
+        let tmpl = env.template_from_str(src).map_err(|e| {
+            Error::invalid(
+                format!("prompt.{which}"),
+                format!("template syntax error: {e}"),
+            )
+        })?;
+        let mut unknown: Vec<String> = tmpl
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|v| !KNOWN_VARIABLES.contains(&v.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort();
+            return Err(Error::invalid(
+                format!("prompt.{which}"),
+                format!(
+                    "unknown template variable(s) {}; the known ones are {}",
+                    unknown.join(", "),
+                    KNOWN_VARIABLES.join(", ")
+                ),
+            ));
+        }
+    }
     let sample = [PackedPassage {
         index: 1,
         chunk_id: "c".into(),
@@ -116,6 +144,7 @@ mod tests {
     fn unknown_variable_is_an_error_at_save_time() {
         let e = check(DEFAULT_SYSTEM, "{{ question }} {{ pasages }}");
         assert!(matches!(e, Err(Error::InvalidInput { .. })), "{e:?}");
+        assert!(format!("{e:?}").contains("pasages"), "{e:?}");
         let e = check(
             DEFAULT_SYSTEM,
             "{% for p in passages %}{{ p.text }}{% endfor %}",
