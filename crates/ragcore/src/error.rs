@@ -134,6 +134,15 @@ pub enum Error {
         /// The limit.
         millis: u64,
     },
+    /// A shared service (the PostgreSQL server) cannot be reached or dropped the connection:
+    /// retryable, reported as a storage error.
+    #[error("{service} unavailable: {message}")]
+    Unavailable {
+        /// Which service (e.g. `postgres`).
+        service: String,
+        /// What went wrong (never the connection password).
+        message: String,
+    },
     /// The stored knowledge base does not match the configured parts.
     #[error("incompatible knowledge base: {0}")]
     Incompatible(String),
@@ -149,7 +158,7 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::Config(_) => ErrorKind::Config,
             Error::Load { .. } => ErrorKind::Load,
-            Error::Storage(_) => ErrorKind::Storage,
+            Error::Storage(_) | Error::Unavailable { .. } => ErrorKind::Storage,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Provider { .. } => ErrorKind::Provider,
             Error::Blocked { .. } => ErrorKind::Blocked,
@@ -164,7 +173,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Provider { retryable, .. } => *retryable,
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::Unavailable { .. } => true,
             _ => false,
         }
     }

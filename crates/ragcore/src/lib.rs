@@ -30,6 +30,8 @@ pub mod llm;
 mod local;
 pub mod observe;
 pub mod pipeline;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod prompt;
 pub mod retrieve;
 pub mod store;
