@@ -176,11 +176,16 @@ impl AnswerCache {
             return Ok(None);
         };
         let ttl = self.config.ttl;
-        list.retain(|e| {
-            e.stored.elapsed() < ttl && e.cited.iter().all(|c| req.visible_chunks.contains(c))
-        });
+        // Expired entries go; entries citing chunks this request cannot see (changed, deleted,
+        // or another question's passages) are only skipped: they stay valid for other asks.
+        list.retain(|e| e.stored.elapsed() < ttl);
+        let servable = |e: &&Entry| e.cited.iter().all(|c| req.visible_chunks.contains(c));
         let norm = normalize_question(req.question);
-        if let Some(e) = list.iter().find(|e| e.normalized == norm) {
+        if let Some(e) = list
+            .iter()
+            .filter(servable)
+            .find(|e| e.normalized == norm)
+        {
             self.exact.fetch_add(1, Ordering::Relaxed);
             return Ok(Some((e.answer.clone(), CacheStatus::ExactHit)));
         }
@@ -188,6 +193,7 @@ impl AnswerCache {
             let sig = signature(req.question);
             let best = list
                 .iter()
+                .filter(servable)
                 .map(|e| (cosine(&e.vector, req.vector), e))
                 .filter(|(s, _)| *s >= threshold)
                 .max_by(|a, b| a.0.total_cmp(&b.0));

@@ -146,6 +146,11 @@ impl Pipeline {
             ..Default::default()
         };
         verdicts.push(no_answer_verdict(&retrieval));
+        // The semantic cache compares question embeddings: reuse the one retrieval made.
+        let cache_vector = match (&self.inner.cache, &retrieval.query_vector) {
+            (Some(_), Some(v)) => v.clone(),
+            _ => Vec::new(),
+        };
         let drift = self.drift_sample(&question, &scope, &mut retrieval);
 
         let t = Instant::now();
@@ -172,7 +177,7 @@ impl Pipeline {
             admission: None,
             guard,
             cache_status: crate::types::CacheStatus::Bypass,
-            cache_vector: Vec::new(),
+            cache_vector,
             drift,
         };
 

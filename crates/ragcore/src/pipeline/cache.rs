@@ -44,7 +44,8 @@ impl Pipeline {
             return Ok(None);
         }
         let t = Instant::now();
-        if cache.config().semantic_threshold.is_some() {
+        if cache.config().semantic_threshold.is_some() && state.cache_vector.is_empty() {
+            // Retrieval ran without the vector search (nothing embedded yet): embed once here.
             let r = self
                 .inner
                 .embedder
