@@ -254,8 +254,13 @@ impl Pipeline {
     /// The honest refusal: no model call, only the query embedding is paid for.
     async fn refuse(&self, state: AskState) -> Result<Answer> {
         let mut cost = self.price(&state.usage, "none")?;
+        let mut spent = vec![crate::cost::SpentCall {
+            model: "none".into(),
+            usage: state.usage,
+            cost_usd: cost.total_usd,
+        }];
         let mut state = state;
-        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
+        spent.extend(self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?);
         self.inner
             .cost
             .record(RecordRequest {
@@ -265,11 +270,6 @@ impl Pipeline {
                 cost,
             })
             .await?;
-        let spent = vec![crate::cost::SpentCall {
-            model: "none".into(),
-            usage: state.usage,
-            cost_usd: cost.total_usd,
-        }];
         self.settle_spend(&state, spent).await;
         Ok(Answer {
             text: self.inner.config.no_answer_text.clone(),
@@ -386,8 +386,8 @@ impl Pipeline {
         if let Some(v) = stale_verdict(&citations, &state.retrieval.hits) {
             state.verdicts.push(v);
         }
-        let (mut cost, spent) = self.price_reply(&mut state, &resp)?;
-        self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?;
+        let (mut cost, mut spent) = self.price_reply(&mut state, &resp)?;
+        spent.extend(self.add_rerank_spend(&state.retrieval, &mut state.usage, &mut cost)?);
         self.inner
             .cost
             .record(RecordRequest {
