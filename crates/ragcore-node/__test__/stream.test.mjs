@@ -28,3 +28,51 @@ test('askStream yields deltas then the final answer, and costReport reads the le
   await assert.rejects(kb.costReport('colour'), (err) => err.code === 'invalid_input')
   await assert.rejects(kb.askStream('hi', { tenant: 'nobody' }), (err) => err.code === 'not_found')
 })
+
+test('budgets: rate limits per user reject with budget_exceeded, or degrade by policy', async () => {
+  const kb = await KnowledgeBase.open(freshDir(), {
+    budgets: {
+      rules: [{ dimension: 'tenant', period: 'day', hard_limit_usd: 5 }],
+      rate_limits: [{ dimension: 'principal', rpm: 2 }],
+    },
+  })
+  await kb.ingest({ documents: DOCS, tenant: 'acme' })
+  const u1 = { tenant: 'acme', principals: ['u1'] }
+  for (let i = 0; i < 2; i++) assert.equal((await kb.ask('How do I return an item?', u1)).degraded, false)
+  await assert.rejects(kb.ask('How do I return an item?', u1), (err) => {
+    assert.equal(err.code, 'budget_exceeded')
+    assert.match(err.message, /rate limit reached/)
+    return true
+  })
+  assert.ok((await kb.ask('How do I return an item?', { tenant: 'acme', principals: ['u2'] })).text)
+
+  const degrading = await KnowledgeBase.open(freshDir(), {
+    budgets: { over_budget: 'degrade', rate_limits: [{ dimension: 'tenant', rpm: 1 }] },
+  })
+  await degrading.ingest({ documents: DOCS, tenant: 'acme' })
+  assert.equal((await degrading.ask('How do I return an item?', { tenant: 'acme' })).degraded, false)
+  const second = await degrading.ask('How do I return an item?', { tenant: 'acme' })
+  assert.equal(second.degraded, true)
+  assert.match(second.text, /7 days/)
+})
+
+test('the answer cache: exact hits after a miss, per question; bad settings name the field', async () => {
+  const kb = await KnowledgeBase.open(freshDir(), { cache: { ttl_secs: 600 } })
+  await kb.ingest({ documents: DOCS, tenant: 'acme' })
+  const acme = { tenant: 'acme' }
+  const seen = []
+  for (const q of ['How do I return an item?', 'how do I return an item', 'How long does shipping take?', 'How do I return an item?']) {
+    seen.push((await kb.ask(q, acme)).cache)
+  }
+  assert.deepEqual(seen, ['miss', 'exact_hit', 'miss', 'exact_hit'])
+  await assert.rejects(KnowledgeBase.open(freshDir(), { cache: { ttl: 5 } }), (err) => {
+    assert.equal(err.code, 'invalid_input')
+    assert.match(err.message, /options\.cache/)
+    assert.match(err.message, /unknown field `ttl`/)
+    return true
+  })
+  await assert.rejects(KnowledgeBase.open(freshDir(), { budgets: { rules: [{ dimension: 'planet', period: 'day' }] } }),
+    (err) => err.code === 'invalid_input' && /options\.budgets/.test(err.message))
+  await assert.rejects(KnowledgeBase.open(freshDir(), { cache: { semantic_threshold: 3 } }),
+    (err) => err.code === 'invalid_input' && /cache\.semantic_threshold/.test(err.message))
+})

@@ -187,9 +187,25 @@ pub fn open_options(env: &Env, value: Option<Unknown<'_>>) -> Result<LocalOption
     };
     check_object_keys(
         &options,
-        &["embedder", "guards", "guardPolicy", "rerank"],
+        &["embedder", "guards", "guardPolicy", "rerank", "budgets", "cache"],
         "options",
     )?;
+    let field = "options.budgets";
+    let budgets = property(&options, "budgets", field)?;
+    if !is_nullish(&budgets) {
+        let json = json_arg(env, budgets, field)?;
+        local.budgets = serde_json::from_value(json)
+            .map_err(|e| Failure::invalid(field, format!("is not a budget config: {e}")))?;
+    }
+    let field = "options.cache";
+    let cache = property(&options, "cache", field)?;
+    if !is_nullish(&cache) {
+        let json = json_arg(env, cache, field)?;
+        local.cache = Some(
+            serde_json::from_value(json)
+                .map_err(|e| Failure::invalid(field, format!("is not a cache config: {e}")))?,
+        );
+    }
     let field = "options.guardPolicy";
     let policy = property(&options, "guardPolicy", field)?;
     if !is_nullish(&policy) {

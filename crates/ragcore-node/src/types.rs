@@ -111,6 +111,16 @@ pub struct OpenOptions<'a> {
     /// `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
     #[napi(ts_type = "Record<string, unknown>")]
     pub guard_policy: Option<serde_json::Value>,
+    /// Spend and rate limits (the Rust `BudgetConfig`): `{rules: [{dimension, value?, period,
+    /// hard_limit_usd?, soft_limit_usd?}], over_budget: "error" | "degrade", rate_limits:
+    /// [{dimension: "tenant" | "principal" | "feature", value?, rpm?, tpm?}]}`. Over a hard limit `ask` rejects with code
+    /// `budget_exceeded` (or answers extractively, flagged `degraded`, with `"degrade"`).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub budgets: Option<serde_json::Value>,
+    /// The answer cache (the Rust `CacheConfig`): `{ttl_secs?, semantic_threshold?,
+    /// max_entries?}`; `{}` for the defaults; absent: no cache. `answer.cache` tells hit or miss.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub cache: Option<serde_json::Value>,
 }
 
 /// A text with its personal data replaced by vault placeholders.

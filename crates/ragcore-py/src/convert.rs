@@ -288,6 +288,38 @@ pub fn config(obj: Option<&Bound<'_, PyAny>>) -> PyResult<PipelineConfig> {
         .map_err(|e| PyValueError::new_err(format!("invalid config: {e}")))
 }
 
+/// Reads a dict argument into a serde settings type (`what` names it in errors).
+fn settings<T: serde::de::DeserializeOwned>(
+    obj: Option<&Bound<'_, PyAny>>,
+    what: &str,
+) -> PyResult<Option<T>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
+    if !obj.is_instance_of::<PyDict>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what} must be a dict, got {}",
+            type_name(obj)
+        )));
+    }
+    let given = py_to_json(obj, what)?;
+    serde_json::from_value(given)
+        .map(Some)
+        .map_err(|e| PyValueError::new_err(format!("invalid {what}: {e}")))
+}
+
+/// Reads the `budgets=` argument: `{"rules": [...], "over_budget": "error" | "degrade",
+/// "rate_limits": [...]}` (the Rust `BudgetConfig`); unknown keys are refused.
+pub fn budgets(obj: Option<&Bound<'_, PyAny>>) -> PyResult<ragcore::cost::BudgetConfig> {
+    Ok(settings(obj, "budgets")?.unwrap_or_default())
+}
+
+/// Reads the `cache=` argument: `{"ttl_secs", "semantic_threshold", "max_entries"}` (the Rust
+/// `CacheConfig`; `{}` for the defaults); `None`: no answer cache.
+pub fn cache(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ragcore::cache::CacheConfig>> {
+    settings(obj, "cache")
+}
+
 /// Overlays `given` on `base`: objects merge key by key (a key unknown to `base` is an error),
 /// anything else replaces the base value.
 fn merge(base: &mut Value, given: Value, path: &str) -> PyResult<()> {

@@ -41,6 +41,12 @@ impl Drop for NativeKnowledgeBase {
     }
 }
 
+/// The `budgets=` and `cache=` arguments of `open`.
+struct Limits<'a, 'py> {
+    budgets: Option<&'a Bound<'py, PyAny>>,
+    cache: Option<&'a Bound<'py, PyAny>>,
+}
+
 /// Everything `open` needs, read from the Python arguments while the GIL is held.
 struct OpenArgs {
     path: PathBuf,
@@ -55,6 +61,7 @@ impl OpenArgs {
         guards: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
         rerank: Option<&Bound<'_, PyAny>>,
+        limits: Limits<'_, '_>,
     ) -> PyResult<Self> {
         if path.is_none() {
             return Err(PyTypeError::new_err(
@@ -69,6 +76,8 @@ impl OpenArgs {
         })?;
         let mut options = LocalOptions {
             config: convert::config(config)?,
+            budgets: convert::budgets(limits.budgets)?,
+            cache: convert::cache(limits.cache)?,
             ..LocalOptions::default()
         };
         if let Some(e) = embedder.filter(|e| !e.is_none()) {
@@ -308,7 +317,7 @@ fn purge_request(
 impl NativeKnowledgeBase {
     /// Opens (or creates) the knowledge base in `path`; returns an awaitable.
     #[staticmethod]
-    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None))]
+    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None, budgets=None, cache=None))]
     fn open_async<'py>(
         py: Python<'py>,
         path: &Bound<'py, PyAny>,
@@ -317,14 +326,17 @@ impl NativeKnowledgeBase {
         guards: Option<&Bound<'py, PyAny>>,
         config: Option<&Bound<'py, PyAny>>,
         rerank: Option<&Bound<'py, PyAny>>,
+        budgets: Option<&Bound<'py, PyAny>>,
+        cache: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank)?;
+        let limits = Limits { budgets, cache };
+        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank, limits)?;
         awaitable(py, args.open())
     }
 
     /// Opens (or creates) the knowledge base in `path`, blocking.
     #[staticmethod]
-    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None))]
+    #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None, budgets=None, cache=None))]
     fn open_blocking(
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
@@ -333,8 +345,11 @@ impl NativeKnowledgeBase {
         guards: Option<&Bound<'_, PyAny>>,
         config: Option<&Bound<'_, PyAny>>,
         rerank: Option<&Bound<'_, PyAny>>,
+        budgets: Option<&Bound<'_, PyAny>>,
+        cache: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<NativeKnowledgeBase> {
-        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank)?;
+        let limits = Limits { budgets, cache };
+        let args = OpenArgs::read(path, embedder, chat, guards, config, rerank, limits)?;
         block_on(py, args.open())?.into_result(py)
     }
 

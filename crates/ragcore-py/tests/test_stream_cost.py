@@ -47,3 +47,67 @@ def test_bad_report_grouping_is_invalid_input(kb_dir: str) -> None:
         kb.cost_report(by="colour")
     with pytest.raises(ragcore.errors.NotFoundError):
         list(kb.ask_stream("hi", tenant="nobody"))
+
+
+def test_budgets_and_rate_limits_from_python(kb_dir: str, faq: List[Dict[str, Any]]) -> None:
+    kb = ragcore.KnowledgeBase.open(
+        kb_dir,
+        budgets={
+            "rules": [{"dimension": "tenant", "period": "day", "hard_limit_usd": 5.0}],
+            "rate_limits": [{"dimension": "principal", "rpm": 2}],
+        },
+    )
+    kb.ingest(documents=faq, tenant="acme")
+    for _ in range(2):
+        assert not kb.ask("退貨要在幾天內申請？", tenant="acme", principals=["u1"]).degraded
+    with pytest.raises(ragcore.errors.BudgetExceededError, match="rate limit reached") as info:
+        kb.ask("退貨要在幾天內申請？", tenant="acme", principals=["u1"])
+    assert not info.value.retryable
+    # Another user has their own allowance.
+    assert kb.ask("退貨要在幾天內申請？", tenant="acme", principals=["u2"]).text
+
+
+def test_over_budget_degrades_by_policy(kb_dir: str, faq: List[Dict[str, Any]]) -> None:
+    kb = ragcore.KnowledgeBase.open(
+        kb_dir,
+        budgets={"over_budget": "degrade", "rate_limits": [{"dimension": "tenant", "rpm": 1}]},
+    )
+    kb.ingest(documents=faq, tenant="acme")
+    assert not kb.ask("退貨要在幾天內申請？", tenant="acme").degraded
+    second = kb.ask("退貨要在幾天內申請？", tenant="acme")
+    assert second.degraded and "7 天" in second.text
+
+
+def test_answer_cache_from_python(kb_dir: str, faq: List[Dict[str, Any]]) -> None:
+    async def run() -> None:
+        kb = await ragcore.AsyncKnowledgeBase.open(kb_dir, cache={"ttl_secs": 600})
+        await kb.ingest(documents=faq, tenant="acme")
+        first = await kb.ask("退貨要在幾天內申請？", tenant="acme")
+        again = await kb.ask("退貨要在幾天內申請", tenant="acme")
+        other = await kb.ask("How long does shipping take?", tenant="acme")
+        back = await kb.ask("退貨要在幾天內申請？", tenant="acme")
+        assert (first.cache, again.cache, other.cache, back.cache) == (
+            "miss",
+            "exact_hit",
+            "miss",
+            "exact_hit",
+        )
+        assert again.text == first.text
+
+    asyncio.run(run())
+
+
+def test_bad_budget_and_cache_settings_say_what_and_where(kb_dir: str) -> None:
+    with pytest.raises(ValueError, match="invalid budgets: unknown field `limit`"):
+        ragcore.KnowledgeBase.open(kb_dir, budgets={"limit": 5})
+    with pytest.raises(ValueError, match="invalid budgets"):
+        ragcore.KnowledgeBase.open(kb_dir, budgets={"over_budget": "shrug"})
+    with pytest.raises(TypeError, match="cache must be a dict"):
+        ragcore.KnowledgeBase.open(kb_dir, cache=0.9)  # type: ignore[arg-type]
+    with pytest.raises(ragcore.errors.InvalidInputError, match="cache.semantic_threshold"):
+        ragcore.KnowledgeBase.open(kb_dir, cache={"semantic_threshold": 2})
+    with pytest.raises(ragcore.errors.InvalidInputError, match="hard_limit_usd"):
+        ragcore.KnowledgeBase.open(
+            kb_dir,
+            budgets={"rules": [{"dimension": "tenant", "period": "day", "hard_limit_usd": -1}]},
+        )

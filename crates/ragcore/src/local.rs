@@ -128,6 +128,7 @@ impl Pipeline {
             .observer(Arc::new(observer))
             .config(options.config);
         if let Some(c) = options.cache {
+            c.validate()?;
             b = b.cache(Arc::new(AnswerCache::new(c)));
         }
         for g in options.input_guards {

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
+use ragcore::pipeline::StreamEvent;
 use ragcore::{
     AskRequest, Endpoint, IngestRequest, LocalOptions, OpenAiChat, OpenAiChatConfig,
     OpenAiEmbedder, OpenAiEmbedderConfig, Pipeline, Scope,
@@ -83,6 +85,40 @@ async fn ingest_and_answer_through_real_local_models() -> Result<(), Box<dyn std
         "real model answer: {} | {:?} | {:?}",
         a.text, a.usage, a.timings
     );
+
+    // Streaming through the real server: several deltas as tokens arrive, then the answer
+    // with the usage the server reported in its final chunk (`stream_options.include_usage`).
+    let mut stream = p
+        .ask_stream(AskRequest::new(
+            "How long does shipping take?",
+            scope.clone(),
+        ))
+        .await?;
+    let (mut streamed, mut deltas, mut last) = (String::new(), 0usize, None);
+    while let Some(ev) = stream.next().await {
+        match ev? {
+            StreamEvent::Delta(d) => {
+                streamed.push_str(&d);
+                deltas += 1;
+            }
+            StreamEvent::Answer(a) => last = Some(*a),
+        }
+    }
+    let streamed_answer = last.ok_or("the stream ended without its answer")?;
+    assert!(
+        !streamed_answer.degraded,
+        "the real model failed while streaming: {:?}",
+        streamed_answer.verdicts
+    );
+    assert!(deltas > 1, "a real stream arrives in pieces ({deltas} deltas)");
+    assert!(!streamed.trim().is_empty());
+    let u = streamed_answer.usage;
+    assert!(
+        u.prompt_tokens > 50 && u.completion_tokens > 0 && !u.estimated,
+        "the server reports usage on the stream: {u:?}"
+    );
+    assert!(streamed_answer.cost.total_usd >= 0.0);
+    eprintln!("real streamed answer ({deltas} deltas): {streamed} | {u:?}");
 
     // The unanswerable question is refused before any model call.
     let a = p

@@ -55,12 +55,14 @@ def _op(op: str, **args: Any) -> str:
     return json.dumps(body)
 
 
-def _config(config: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+def _config(
+    config: Optional[Mapping[str, Any]], name: str = "config"
+) -> Optional[Dict[str, Any]]:
     if config is None or isinstance(config, dict):
         return config
     if isinstance(config, Mapping):
         return dict(config)
-    raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    raise TypeError(f"{name} must be a dict, got {type(config).__name__}")
 
 
 class AsyncKnowledgeBase(_AsyncObserveMixin):
@@ -90,6 +92,8 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
         guards: Optional[Sequence[Guard]] = None,
         config: Optional[Mapping[str, Any]] = None,
         rerank: Optional[str] = None,
+        budgets: Optional[Mapping[str, Any]] = None,
+        cache: Optional[Mapping[str, Any]] = None,
     ) -> AsyncKnowledgeBase:
         """Opens (or creates) the knowledge base in directory ``path``.
 
@@ -99,6 +103,13 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
         ``PipelineConfig`` (e.g. ``{"retrieval": {"top_k": 3}}``); unknown keys are refused.
         ``rerank="lexical"`` reranks the fused candidates with the built-in reranker before
         the prompt is packed (``answer.timings["rerank"]``); ``None`` or ``"none"``: off.
+        ``budgets`` sets spend limits and rate limits, like the Rust ``BudgetConfig``:
+        ``{"rules": [{"dimension": "tenant", "period": "day", "hard_limit_usd": 5.0}],
+        "over_budget": "degrade", "rate_limits": [{"dimension": "principal", "rpm": 60}]}``; a
+        request over a hard limit raises :class:`~ragcore.errors.BudgetExceededError` (or is
+        answered extractively, flagged ``degraded``, with ``"over_budget": "degrade"``).
+        ``cache`` turns on the answer cache: ``{"ttl_secs": 3600, "semantic_threshold": 0.9,
+        "max_entries": 10000}`` (``{}`` for the defaults; ``answer.cache`` tells hit or miss).
         """
         native = await _ragcore.NativeKnowledgeBase.open_async(
             path,
@@ -107,6 +118,8 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
             guards=guards,
             config=_config(config),
             rerank=rerank,
+            budgets=_config(budgets, "budgets"),
+            cache=_config(cache, "cache"),
         )
         return cls(native)
 
@@ -284,6 +297,8 @@ class KnowledgeBase(_ObserveMixin):
         guards: Optional[Sequence[Guard]] = None,
         config: Optional[Mapping[str, Any]] = None,
         rerank: Optional[str] = None,
+        budgets: Optional[Mapping[str, Any]] = None,
+        cache: Optional[Mapping[str, Any]] = None,
     ) -> KnowledgeBase:
         """Opens (or creates) the knowledge base in directory ``path``; see
         :meth:`AsyncKnowledgeBase.open`."""
@@ -294,6 +309,8 @@ class KnowledgeBase(_ObserveMixin):
             guards=guards,
             config=_config(config),
             rerank=rerank,
+            budgets=_config(budgets, "budgets"),
+            cache=_config(cache, "cache"),
         )
         return cls(native)
 

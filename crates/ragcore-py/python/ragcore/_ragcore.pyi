@@ -27,6 +27,8 @@ class NativeKnowledgeBase:
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
         rerank: Optional[str] = None,
+        budgets: Optional[Dict[str, Any]] = None,
+        cache: Optional[Dict[str, Any]] = None,
     ) -> Awaitable[NativeKnowledgeBase]: ...
     @staticmethod
     def open_blocking(
@@ -37,6 +39,8 @@ class NativeKnowledgeBase:
         guards: Optional[Sequence[object]] = None,
         config: Optional[Dict[str, Any]] = None,
         rerank: Optional[str] = None,
+        budgets: Optional[Dict[str, Any]] = None,
+        cache: Optional[Dict[str, Any]] = None,
     ) -> NativeKnowledgeBase: ...
     def ingest_async(
         self,

@@ -22,10 +22,13 @@ use crate::types::{Answer, CacheStatus};
 
 pub use polarity::signature;
 
-/// Cache settings.
+/// Cache settings. Serde form: `{ttl_secs, semantic_threshold, max_entries}` (missing keys keep
+/// their defaults, unknown keys are refused; `semantic_threshold: null` = exact only).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
     /// How long an entry lives.
+    #[serde(rename = "ttl_secs", with = "ttl_secs")]
     pub ttl: Duration,
     /// Cosine similarity (0..1) of question embeddings above which a cached question counts as
     /// the same question; `None` disables the semantic stage (exact only).
@@ -41,6 +44,45 @@ impl Default for CacheConfig {
             semantic_threshold: Some(0.9),
             max_entries: 10_000,
         }
+    }
+}
+
+impl CacheConfig {
+    /// Checks the settings: a threshold in 0..=1 and room for at least one entry.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(t) = self.semantic_threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::invalid(
+                    "cache.semantic_threshold",
+                    format!("{t} is not a cosine similarity between 0 and 1 (null: exact only)"),
+                ));
+            }
+        }
+        if self.max_entries == 0 {
+            return Err(Error::invalid(
+                "cache.max_entries",
+                "must be at least 1 (leave the cache out to disable it)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `Duration` as whole or fractional seconds.
+mod ttl_secs {
+    use std::time::Duration;
+
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(|_| {
+            D::Error::custom(format!("ttl_secs {secs} is not a non-negative number of seconds"))
+        })
     }
 }
 
@@ -329,6 +371,25 @@ mod tests {
             signature("can I cancel my order?"),
             signature("how can I cancel an order")
         );
+    }
+
+    #[test]
+    fn settings_read_from_json_with_defaults_and_clear_errors() {
+        let c: CacheConfig =
+            serde_json::from_str(r#"{"ttl_secs": 60, "semantic_threshold": null}"#).unwrap();
+        assert_eq!(c.ttl, Duration::from_secs(60));
+        assert_eq!(c.semantic_threshold, None);
+        assert_eq!(c.max_entries, CacheConfig::default().max_entries);
+        let e = serde_json::from_str::<CacheConfig>(r#"{"ttl": 60}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `ttl`"), "{e}");
+        let e = serde_json::from_str::<CacheConfig>(r#"{"ttl_secs": -1}"#).unwrap_err();
+        assert!(e.to_string().contains("ttl_secs -1"), "{e}");
+        let bad = CacheConfig {
+            semantic_threshold: Some(1.5),
+            ..Default::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("cache.semantic_threshold"));
+        assert!(CacheConfig::default().validate().is_ok());
     }
 
     #[test]

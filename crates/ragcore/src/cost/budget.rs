@@ -19,6 +19,7 @@ use crate::types::{Scope, Usage};
 
 /// One budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BudgetRule {
     /// What it is counted over.
     pub dimension: Dimension,
@@ -211,8 +212,11 @@ pub struct SpentCall {
     pub cost_usd: f64,
 }
 
-/// Budget settings (for `LocalOptions` and the bindings).
-#[derive(Clone, Default)]
+/// Budget settings (for `LocalOptions` and the bindings). Its serde form (JSON, TOML, a Python
+/// dict, a JavaScript object) is `{rules: [...], over_budget: "error" | "degrade",
+/// rate_limits: [...]}`; unknown keys are refused; the alert callback is set in code.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BudgetConfig {
     /// The budgets.
     pub rules: Vec<BudgetRule>,
@@ -221,6 +225,7 @@ pub struct BudgetConfig {
     /// RPM/TPM limits.
     pub rate_limits: Vec<RateLimit>,
     /// Called when a soft limit is crossed.
+    #[serde(skip)]
     pub on_alert: Option<AlertCallback>,
 }
 

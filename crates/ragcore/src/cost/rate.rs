@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// One rate limit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Counted per tenant, user or feature.
     pub dimension: Dimension,
