@@ -339,6 +339,18 @@ export interface OpenOptions {
    * `banned_topics`, `canary`, `vault_ttl_secs`, `tenants`).
    */
   guardPolicy?: Record<string, unknown>
+  /**
+   * Spend and rate limits (the Rust `BudgetConfig`): `{rules: [{dimension, value?, period,
+   * hard_limit_usd?, soft_limit_usd?}], over_budget: "error" | "degrade", rate_limits:
+   * [{dimension: "tenant" | "principal" | "feature", value?, rpm?, tpm?}]}`. Over a hard limit `ask` rejects with code
+   * `budget_exceeded` (or answers extractively, flagged `degraded`, with `"degrade"`).
+   */
+  budgets?: Record<string, unknown>
+  /**
+   * The answer cache (the Rust `CacheConfig`): `{ttl_secs?, semantic_threshold?,
+   * max_entries?}`; `{}` for the defaults; absent: no cache. `answer.cache` tells hit or miss.
+   */
+  cache?: Record<string, unknown>
 }
 
 /** A text with its personal data replaced by vault placeholders. */
