@@ -187,7 +187,14 @@ pub fn open_options(env: &Env, value: Option<Unknown<'_>>) -> Result<LocalOption
     };
     check_object_keys(
         &options,
-        &["embedder", "guards", "guardPolicy", "rerank", "budgets", "cache"],
+        &[
+            "embedder",
+            "guards",
+            "guardPolicy",
+            "rerank",
+            "budgets",
+            "cache",
+        ],
         "options",
     )?;
     let field = "options.budgets";

@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let gold = v["gold_paragraph_id"].as_str().unwrap_or_default();
         let original = docs.iter().find(|d| d.id == gold).map(|d| d.title.clone());
         if let (Some(o), Some(p)) = (original, v["question"].as_str()) {
-            pairs.push((o, p.to_string()));
+            pairs.push((o, p.to_string(), gold.to_string()));
         }
     }
     let dir = tempfile::tempdir()?;
@@ -71,7 +71,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_docs = docs.len();
     kb.ingest(IngestRequest::documents("covid", docs)).await?;
     let scope = Scope::tenant("covid");
-    let mut originals: Vec<String> = pairs.iter().map(|p| p.0.clone()).collect();
+    let mut originals: Vec<(String, String)> =
+        pairs.iter().map(|p| (p.0.clone(), p.2.clone())).collect();
     originals.sort();
     originals.dedup();
     println!(
@@ -80,33 +81,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         originals.len(),
         pairs.len()
     );
-    let passes: [(&str, Vec<String>); 3] = [
+    // Each question with the FAQ entry that answers it (its gold document).
+    let passes: [(&str, Vec<(String, String)>); 3] = [
         ("first ask (FAQ question)", originals.clone()),
         ("repeated (same question)", originals),
-        ("paraphrased", pairs.iter().map(|p| p.1.clone()).collect()),
+        (
+            "paraphrased",
+            pairs.iter().map(|p| (p.1.clone(), p.2.clone())).collect(),
+        ),
     ];
     for (name, qs) in passes {
-        let (mut exact, mut semantic, mut answered) = (0, 0, 0);
-        let mut lat = Vec::new();
-        for q in &qs {
+        let (mut exact, mut semantic, mut wrong, mut answered) = (0, 0, 0, 0);
+        let (mut hit_ms, mut miss_ms) = (Vec::new(), Vec::new());
+        for (q, gold) in &qs {
             let t = Instant::now();
             let a = kb.ask(AskRequest::new(q.clone(), scope.clone())).await?;
-            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            let elapsed = t.elapsed().as_secs_f64() * 1e3;
             answered += usize::from(!a.no_answer);
+            let hit = matches!(a.cache, CacheStatus::ExactHit | CacheStatus::SemanticHit);
             match a.cache {
                 CacheStatus::ExactHit => exact += 1,
                 CacheStatus::SemanticHit => semantic += 1,
                 _ => {}
             }
+            // A hit is wrong when the cached answer cites another FAQ entry than this
+            // question's own.
+            if hit && a.citations.first().map(|c| &c.document_id) != Some(gold) {
+                wrong += 1;
+            }
+            if hit {
+                hit_ms.push(elapsed)
+            } else {
+                miss_ms.push(elapsed)
+            }
         }
         println!(
-            "{name:<26} asks {:>4}  answered {:>4}  exact hits {:>4}  semantic hits {:>4}  hit ratio {:>5.1}%  median {:.2} ms",
+            "{name:<26} asks {:>4}  answered {:>4}  exact {:>4}  semantic {:>4}  hit ratio {:>5.1}%  wrong hits {:>3}  median ms hit {:.1} / miss {:.1}",
             qs.len(),
             answered,
             exact,
             semantic,
             100.0 * (exact + semantic) as f64 / qs.len().max(1) as f64,
-            median(lat)
+            wrong,
+            median(hit_ms),
+            median(miss_ms)
         );
     }
     if let Some(c) = kb.answer_cache() {

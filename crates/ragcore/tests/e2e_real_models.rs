@@ -110,7 +110,10 @@ async fn ingest_and_answer_through_real_local_models() -> Result<(), Box<dyn std
         "the real model failed while streaming: {:?}",
         streamed_answer.verdicts
     );
-    assert!(deltas > 1, "a real stream arrives in pieces ({deltas} deltas)");
+    assert!(
+        deltas > 1,
+        "a real stream arrives in pieces ({deltas} deltas)"
+    );
     assert!(!streamed.trim().is_empty());
     let u = streamed_answer.usage;
     assert!(

@@ -186,7 +186,9 @@ async fn the_pipeline_reranks_before_the_prompt_and_meters_time_and_cost() -> R 
     assert!(a.cost.total_usd > 0.0, "{:?}", a.cost);
     assert_eq!(server.request_count(), 1);
     // The budget ledger is charged for the rerank call too, under the reranker's model.
-    let budgets = p.budgets().ok_or("the local pipeline always has a ledger")?;
+    let budgets = p
+        .budgets()
+        .ok_or("the local pipeline always has a ledger")?;
     let rows = budgets
         .ledger()
         .report(ReportRequest {
@@ -200,7 +202,10 @@ async fn the_pipeline_reranks_before_the_prompt_and_meters_time_and_cost() -> R 
         .find(|r| r.key == "gpt-4o-mini")
         .ok_or_else(|| format!("no ledger row for the reranker's model: {rows:?}"))?;
     assert_eq!(rerank.usage.prompt_tokens, 123);
-    assert!((rerank.cost_usd - a.cost.total_usd).abs() < 1e-12, "{rows:?}");
+    assert!(
+        (rerank.cost_usd - a.cost.total_usd).abs() < 1e-12,
+        "{rows:?}"
+    );
     Ok(())
 }
 

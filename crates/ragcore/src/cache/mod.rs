@@ -81,7 +81,9 @@ mod ttl_secs {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let secs = f64::deserialize(d)?;
         Duration::try_from_secs_f64(secs).map_err(|_| {
-            D::Error::custom(format!("ttl_secs {secs} is not a non-negative number of seconds"))
+            D::Error::custom(format!(
+                "ttl_secs {secs} is not a non-negative number of seconds"
+            ))
         })
     }
 }
@@ -223,11 +225,7 @@ impl AnswerCache {
         list.retain(|e| e.stored.elapsed() < ttl);
         let servable = |e: &&Entry| e.cited.iter().all(|c| req.visible_chunks.contains(c));
         let norm = normalize_question(req.question);
-        if let Some(e) = list
-            .iter()
-            .filter(servable)
-            .find(|e| e.normalized == norm)
-        {
+        if let Some(e) = list.iter().filter(servable).find(|e| e.normalized == norm) {
             self.exact.fetch_add(1, Ordering::Relaxed);
             return Ok(Some((e.answer.clone(), CacheStatus::ExactHit)));
         }
@@ -388,7 +386,11 @@ mod tests {
             semantic_threshold: Some(1.5),
             ..Default::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("cache.semantic_threshold"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cache.semantic_threshold"));
         assert!(CacheConfig::default().validate().is_ok());
     }
 
