@@ -77,7 +77,6 @@ async fn every_ask_is_counted_and_logged_with_pii_redacted() -> R {
         "ragcore_asks_total{tenant=\"acme\",outcome=\"no_answer\"} 1",
         "ragcore_asks_total{tenant=\"nobody\",outcome=\"error\"} 1",
         "ragcore_errors_total{kind=\"not_found\"} 1",
-        "ragcore_cache_requests_total{result=\"miss\"} 3",
         "ragcore_guard_triggers_total{guard=\"no_answer\",action=\"block\"} 1",
         "ragcore_stage_latency_ms_count{stage=\"retrieve\"} 3",
         "ragcore_ask_latency_ms_count 4",
@@ -90,6 +89,8 @@ async fn every_ask_is_counted_and_logged_with_pii_redacted() -> R {
         text.contains("ragcore_guard_triggers_total{guard=\"pii\""),
         "{text}"
     );
+    // No answer cache is configured: no cache lookups are counted.
+    assert!(!text.contains("ragcore_cache_requests_total{"), "{text}");
     assert!(
         text.contains("ragcore_stage_latency_ms_bucket{stage=\"generate\",le=\"+Inf\"} 2"),
         "{text}"
@@ -374,5 +375,42 @@ async fn alerts_from_live_asks_reach_a_webhook() -> R {
     server.abort();
     let _ = server.await;
     assert!(WebhookSink::new("ftp://x").is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn cache_hits_and_misses_are_counted_and_logged() -> R {
+    let dir = tempfile::tempdir()?;
+    let p = faq_kb(
+        dir.path(),
+        LocalOptions {
+            cache: Some(ragcore::cache::CacheConfig::default()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let scope = Scope::tenant("acme");
+    for q in [
+        "How long does shipping take?",
+        "how long does shipping take",
+        "How many days do I have to return a product?",
+    ] {
+        p.ask(AskRequest::new(q, scope.clone())).await?;
+    }
+    let text = p.metrics_text()?;
+    for line in [
+        "ragcore_cache_requests_total{result=\"hit\"} 1",
+        "ragcore_cache_requests_total{result=\"miss\"} 2",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    let log = SqliteEventLog::open(dir.path().join("kb.sqlite"))?;
+    let events = log.list(ListEventsRequest::default()).await?;
+    let statuses: Vec<_> = events.iter().map(|e| (e.cache_hit, e.cache)).collect();
+    assert!(
+        statuses.contains(&(true, ragcore::CacheStatus::ExactHit)),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| !s.0).count(), 2, "{statuses:?}");
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::types::{Answer, Scope, Usage, Verdict, VerdictAction};
+use crate::types::{Answer, CacheStatus, Scope, Usage, Verdict, VerdictAction};
 
 /// One row of the event log: one `ask`, answered, refused or failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,9 +51,13 @@ pub struct AskEvent {
     /// Answered extractively after a model error.
     #[serde(default)]
     pub degraded: bool,
-    /// Served from the answer cache (a `cache` verdict whose detail starts with `hit`).
+    /// Served from the answer cache (exact or semantic hit).
     #[serde(default)]
     pub cache_hit: bool,
+    /// How the answer cache took part: `bypass` (no cache, or not cacheable), `miss`,
+    /// `exact_hit`, `semantic_hit`.
+    #[serde(default)]
+    pub cache: CacheStatus,
     /// Tokens.
     #[serde(default)]
     pub usage: Usage,
@@ -102,11 +106,15 @@ pub fn groundedness_of(verdicts: &[Verdict]) -> Option<f32> {
         })
 }
 
-/// Whether the verdicts say the answer came from the cache.
+/// Whether the verdicts say the answer came from the cache (the `cache` verdict of a hit,
+/// whose detail starts with `exact_hit` or `semantic_hit`).
 pub fn cache_hit_of(verdicts: &[Verdict]) -> bool {
-    verdicts
-        .iter()
-        .any(|v| v.name == "cache" && v.detail.trim_start().starts_with("hit"))
+    verdicts.iter().any(|v| {
+        v.name == "cache" && {
+            let d = v.detail.trim_start();
+            d.starts_with("exact_hit") || d.starts_with("semantic_hit") || d.starts_with("hit")
+        }
+    })
 }
 
 /// Verdicts that are guard triggers (anything but `pass`).
@@ -151,7 +159,11 @@ impl AskEvent {
                 groundedness_of(&answer.verdicts)
             },
             degraded: answer.degraded,
-            cache_hit: cache_hit_of(&answer.verdicts),
+            cache_hit: matches!(
+                answer.cache,
+                CacheStatus::ExactHit | CacheStatus::SemanticHit
+            ),
+            cache: answer.cache,
             usage: answer.usage,
             cost_usd: answer.cost.total_usd,
             timings: answer.timings.clone(),
@@ -189,6 +201,7 @@ impl AskEvent {
             groundedness: None,
             degraded: false,
             cache_hit: false,
+            cache: CacheStatus::Bypass,
             usage: Usage::default(),
             cost_usd: 0.0,
             timings: BTreeMap::new(),

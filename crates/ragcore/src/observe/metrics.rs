@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use super::event::{triggers, AskEvent};
 use crate::error::{Error, Result};
+use crate::types::CacheStatus;
 
 /// Latency buckets in milliseconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -109,7 +110,8 @@ impl Metrics {
         *s.tokens.entry("completion").or_default() += e.usage.completion_tokens;
         *s.tokens.entry("embedding").or_default() += e.usage.embedding_tokens;
         *s.cost.entry(e.tenant.clone()).or_default() += e.cost_usd;
-        if e.outcome != "error" {
+        // Only asks that consulted the cache count (no cache configured: no series).
+        if e.outcome != "error" && e.cache != CacheStatus::Bypass {
             *s.cache
                 .entry(if e.cache_hit { "hit" } else { "miss" })
                 .or_default() += 1;
