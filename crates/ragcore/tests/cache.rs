@@ -340,3 +340,50 @@ async fn interleaved_questions_all_hit_on_the_second_round() -> R {
     assert_eq!(stats.exact_hits, 3);
     Ok(())
 }
+
+/// A semantic hit needs the new question to rank the same passage first as the cached one did:
+/// similar wording about another FAQ entry must not be served that entry's answer.
+#[tokio::test]
+async fn semantic_hits_need_the_same_best_passage() -> R {
+    let cache = AnswerCache::new(CacheConfig {
+        semantic_threshold: Some(0.5),
+        ..Default::default()
+    });
+    let part = Partition {
+        tenant: "acme".into(),
+        principals: vec![],
+        prompt_version: "qa@1".into(),
+        kb_version: 1,
+        model: "m".into(),
+    };
+    let answer = ragcore::Answer {
+        text: "Masks are recommended indoors [1].".into(),
+        citations: vec![],
+        no_answer: false,
+        kb_version: 1,
+        prompt_version: "qa@1".into(),
+        model: "m".into(),
+        usage: Default::default(),
+        cost: Default::default(),
+        timings: Default::default(),
+        verdicts: vec![],
+        degraded: false,
+        cache: CacheStatus::Miss,
+        retrieved: vec!["masks".into(), "distancing".into()],
+    };
+    let v = |x: f32| vec![1.0, x, 0.0];
+    cache.store(part.clone(), "should I wear a mask", v(0.1), &answer)?;
+    let look = |visible: Vec<String>| {
+        cache.lookup(&LookupRequest {
+            partition: &part,
+            question: "do I need to wear a face mask",
+            vector: &v(0.12),
+            visible_chunks: &visible,
+        })
+    };
+    let other_first = look(vec!["distancing".into(), "masks".into()])?;
+    assert!(other_first.is_none(), "another passage ranks first: a miss");
+    let same_first = look(vec!["masks".into(), "distancing".into()])?;
+    assert_eq!(same_first.map(|(_, s)| s), Some(CacheStatus::SemanticHit));
+    Ok(())
+}

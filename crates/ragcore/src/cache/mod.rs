@@ -109,6 +109,8 @@ struct Entry {
     vector: Vec<f32>,
     answer: Answer,
     cited: Vec<String>,
+    /// The best retrieved chunk when the answer was made.
+    top: Option<String>,
     stored: Instant,
 }
 
@@ -175,7 +177,8 @@ pub struct LookupRequest<'a> {
     pub question: &'a str,
     /// Its embedding, for the semantic stage (empty: exact only).
     pub vector: &'a [f32],
-    /// Chunk ids retrieved for this request; a cached answer citing others is not served.
+    /// Chunk ids retrieved for this request, best first; a cached answer citing others is not
+    /// served, and a semantic hit needs the same best chunk as when the answer was made.
     pub visible_chunks: &'a [String],
 }
 
@@ -208,7 +211,7 @@ impl AnswerCache {
     }
 
     /// Finds a cached answer: exact first, then the most similar question above the threshold
-    /// with the same polarity signature. Expired entries and entries citing chunks not in
+    /// with the same polarity signature and the same best retrieved chunk. Expired entries and entries citing chunks not in
     /// `visible_chunks` are dropped.
     pub fn lookup(&self, req: &LookupRequest<'_>) -> Result<Option<(Answer, CacheStatus)>> {
         let mut map = self
@@ -231,9 +234,14 @@ impl AnswerCache {
         }
         if let (Some(threshold), false) = (self.config.semantic_threshold, req.vector.is_empty()) {
             let sig = signature(req.question);
+            // A similar question must also rank the same passage first: embeddings of short
+            // questions are close for different questions on one topic, the retrieval
+            // agreement is what makes the cached answer this question's answer.
+            let top = req.visible_chunks.first();
             let best = list
                 .iter()
                 .filter(servable)
+                .filter(|e| e.top.as_ref() == top)
                 .map(|e| (cosine(&e.vector, req.vector), e))
                 .filter(|(s, _)| *s >= threshold)
                 .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -280,6 +288,7 @@ impl AnswerCache {
                 .iter()
                 .map(|c| c.chunk_id.clone())
                 .collect(),
+            top: answer.retrieved.first().cloned(),
             stored: Instant::now(),
         });
         Ok(())
