@@ -318,6 +318,8 @@ impl NativeKnowledgeBase {
     /// Opens (or creates) the knowledge base in `path`; returns an awaitable.
     #[staticmethod]
     #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None, budgets=None, cache=None))]
+    // One parameter per Python keyword argument: the signature is the Python API.
+    #[allow(clippy::too_many_arguments)]
     fn open_async<'py>(
         py: Python<'py>,
         path: &Bound<'py, PyAny>,
@@ -337,6 +339,8 @@ impl NativeKnowledgeBase {
     /// Opens (or creates) the knowledge base in `path`, blocking.
     #[staticmethod]
     #[pyo3(signature = (path, *, embedder=None, chat=None, guards=None, config=None, rerank=None, budgets=None, cache=None))]
+    // One parameter per Python keyword argument: the signature is the Python API.
+    #[allow(clippy::too_many_arguments)]
     fn open_blocking(
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
