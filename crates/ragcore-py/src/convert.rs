@@ -2,6 +2,7 @@
 //! documents given as dicts, and the pipeline configuration given as a (partial) dict.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -309,9 +310,50 @@ fn settings<T: serde::de::DeserializeOwned>(
 }
 
 /// Reads the `budgets=` argument: `{"rules": [...], "over_budget": "error" | "degrade",
-/// "rate_limits": [...]}` (the Rust `BudgetConfig`); unknown keys are refused.
+/// "rate_limits": [...], "on_alert": callable}` (the Rust `BudgetConfig`); unknown keys are
+/// refused. `on_alert(alert: dict)` is called when a soft limit is crossed; an exception it
+/// raises goes to `sys.unraisablehook` and never fails the ask.
 pub fn budgets(obj: Option<&Bound<'_, PyAny>>) -> PyResult<ragcore::cost::BudgetConfig> {
-    Ok(settings(obj, "budgets")?.unwrap_or_default())
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Default::default());
+    };
+    let Ok(dict) = obj.cast::<PyDict>() else {
+        return Err(PyTypeError::new_err(format!(
+            "budgets must be a dict, got {}",
+            type_name(obj)
+        )));
+    };
+    let data = dict.copy()?;
+    let callback = match data.get_item("on_alert")? {
+        Some(cb) if !cb.is_none() => {
+            if !cb.is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "budgets[\"on_alert\"] must be callable (it receives the alert as a dict), got {}",
+                    type_name(&cb)
+                )));
+            }
+            Some(cb.unbind())
+        }
+        _ => None,
+    };
+    data.del_item("on_alert").ok();
+    let mut config: ragcore::cost::BudgetConfig =
+        settings(Some(data.as_any()), "budgets")?.unwrap_or_default();
+    if let Some(cb) = callback {
+        config.on_alert = Some(Arc::new(move |alert: &ragcore::cost::BudgetAlert| {
+            let Ok(json) = serde_json::to_value(alert) else {
+                return;
+            };
+            Python::attach(|py| {
+                let called = json_to_py(py, &json).and_then(|d| cb.call1(py, (d,)));
+                if let Err(e) = called {
+                    // Reported through sys.unraisablehook, like an exception in __del__.
+                    e.write_unraisable(py, Some(cb.bind(py)));
+                }
+            });
+        }));
+    }
+    Ok(config)
 }
 
 /// Reads the `cache=` argument: `{"ttl_secs", "semantic_threshold", "max_entries"}` (the Rust

@@ -111,3 +111,41 @@ def test_bad_budget_and_cache_settings_say_what_and_where(kb_dir: str) -> None:
             kb_dir,
             budgets={"rules": [{"dimension": "tenant", "period": "day", "hard_limit_usd": -1}]},
         )
+
+
+class PricedChat:
+    """A Python chat model named like a priced OpenAI model, reporting its token usage."""
+
+    name = "gpt-4o-mini"
+
+    def chat(
+        self, messages: List[Dict[str, Any]], question: str, passages: List[Dict[str, Any]], /
+    ) -> Dict[str, Any]:
+        return {
+            "text": f"{passages[0]['text']} [1]",
+            "prompt_tokens": 100_000,
+            "completion_tokens": 10_000,
+        }
+
+
+def test_soft_limit_calls_on_alert_with_the_budget(
+    kb_dir: str, faq: List[Dict[str, Any]]
+) -> None:
+    alerts: List[Dict[str, Any]] = []
+    kb = ragcore.KnowledgeBase.open(
+        kb_dir,
+        chat=PricedChat(),
+        budgets={
+            "rules": [{"dimension": "tenant", "period": "month", "soft_limit_usd": 0.01}],
+            "on_alert": alerts.append,
+        },
+    )
+    kb.ingest(documents=faq, tenant="acme")
+    answer = kb.ask("退貨要在幾天內申請？", tenant="acme")
+    assert answer.cost.total_usd > 0.01 and not answer.degraded
+    kb.ask("退貨要在幾天內申請？", tenant="acme")
+    assert len(alerts) == 1, alerts
+    assert alerts[0]["budget"] == "tenant acme per month"
+    assert alerts[0]["soft_limit_usd"] == 0.01 and alerts[0]["spent_usd"] > 0.01
+    with pytest.raises(TypeError, match='budgets\\["on_alert"\\] must be callable'):
+        ragcore.KnowledgeBase.open(kb_dir, budgets={"on_alert": 5})

@@ -107,7 +107,9 @@ class AsyncKnowledgeBase(_AsyncObserveMixin):
         ``{"rules": [{"dimension": "tenant", "period": "day", "hard_limit_usd": 5.0}],
         "over_budget": "degrade", "rate_limits": [{"dimension": "principal", "rpm": 60}]}``; a
         request over a hard limit raises :class:`~ragcore.errors.BudgetExceededError` (or is
-        answered extractively, flagged ``degraded``, with ``"over_budget": "degrade"``).
+        answered extractively, flagged ``degraded``, with ``"over_budget": "degrade"``);
+        ``"on_alert": callback`` is called with the alert dict (``budget``, ``spent_usd``,
+        ``soft_limit_usd`` ...) when a soft limit is crossed.
         ``cache`` turns on the answer cache: ``{"ttl_secs": 3600, "semantic_threshold": 0.9,
         "max_entries": 10000}`` (``{}`` for the defaults; ``answer.cache`` tells hit or miss).
         """
