@@ -199,26 +199,32 @@ async fn no_opposite_question_ever_hits_even_at_similarity_zero() -> R {
     assert!(OPPOSITE_PAIRS.len() >= 20);
     let mut hits = Vec::new();
     for (a, b) in OPPOSITE_PAIRS {
-        cache.clear()?;
-        cache.store(part.clone(), a, embed(a).await?, &answer(a))?;
+        cache.clear().await?;
+        cache
+            .store(part.clone(), a, embed(a).await?, &answer(a))
+            .await?;
         let vb = embed(b).await?;
-        let found = cache.lookup(&LookupRequest {
-            partition: &part,
-            question: b,
-            vector: &vb,
-            visible_chunks: &[],
-        })?;
+        let found = cache
+            .lookup(&LookupRequest {
+                partition: &part,
+                question: b,
+                vector: &vb,
+                visible_chunks: &[],
+            })
+            .await?;
         if found.is_some() {
             hits.push((*a, *b));
         }
         // The same question still hits (the check is not just refusing everything).
         let va = embed(a).await?;
-        let again = cache.lookup(&LookupRequest {
-            partition: &part,
-            question: &format!("{a}?"),
-            vector: &va,
-            visible_chunks: &[],
-        })?;
+        let again = cache
+            .lookup(&LookupRequest {
+                partition: &part,
+                question: &format!("{a}?"),
+                vector: &va,
+                visible_chunks: &[],
+            })
+            .await?;
         assert!(again.is_some(), "{a}");
     }
     assert!(hits.is_empty(), "opposite questions hit: {hits:?}");
@@ -244,21 +250,26 @@ async fn answers_citing_a_changed_chunk_are_dropped() -> R {
     let a = ask(&p, "退貨要在幾天內申請？", Scope::tenant("acme")).await?;
     let cited: Vec<String> = a.citations.iter().map(|c| c.chunk_id.clone()).collect();
     assert!(!cited.is_empty());
-    cache.store(part.clone(), "q", vec![], &a)?;
-    let look = |visible: &[String]| {
-        cache.lookup(&LookupRequest {
-            partition: &part,
-            question: "q",
-            vector: &[],
-            visible_chunks: visible,
-        })
+    cache.store(part.clone(), "q", vec![], &a).await?;
+    let look = |visible: Vec<String>| {
+        let (cache, part) = (&cache, &part);
+        async move {
+            cache
+                .lookup(&LookupRequest {
+                    partition: part,
+                    question: "q",
+                    vector: &[],
+                    visible_chunks: &visible,
+                })
+                .await
+        }
     };
     // The cited chunk is no longer among the retrieved ones (changed, deleted or hidden): gone.
-    assert!(look(&cited)?.is_some());
-    assert!(look(&["other".to_string()])?.is_none());
-    assert!(look(&cited)?.is_none(), "dropped for good");
-    cache.store(part.clone(), "q", vec![], &a)?;
-    assert_eq!(cache.invalidate_chunks(&cited)?, 1);
-    assert!(look(&cited)?.is_none());
+    assert!(look(cited.clone()).await?.is_some());
+    assert!(look(vec!["other".to_string()]).await?.is_none());
+    assert!(look(cited.clone()).await?.is_none(), "dropped for good");
+    cache.store(part.clone(), "q", vec![], &a).await?;
+    assert_eq!(cache.invalidate_chunks(&cited).await?, 1);
+    assert!(look(cited.clone()).await?.is_none());
     Ok(())
 }

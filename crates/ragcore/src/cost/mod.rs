@@ -4,6 +4,8 @@
 
 mod budget;
 mod ledger;
+#[cfg(feature = "postgres")]
+mod pg_ledger;
 mod prices;
 mod rate;
 mod sqlite_ledger;
@@ -26,6 +28,8 @@ pub use ledger::{
 };
 pub use prices::{ModelPrice, PriceTable};
 pub use rate::{RateLimit, RateLimits};
+#[cfg(feature = "postgres")]
+pub use pg_ledger::PgCostLedger;
 pub use sqlite_ledger::SqliteCostLedger;
 
 /// Price one request's usage.

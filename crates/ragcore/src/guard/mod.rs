@@ -8,6 +8,8 @@ mod classifier;
 mod grounding;
 mod injection;
 mod length;
+#[cfg(feature = "postgres")]
+mod pg_vault;
 mod pii;
 mod pii_recognizers;
 pub mod policy;
@@ -36,6 +38,8 @@ pub use policy::{
 };
 pub use secrets::{shannon_entropy, SecretAction, SecretKind, SecretScanner, SecretSpan};
 pub use topics::banned_topics_in;
+#[cfg(feature = "postgres")]
+pub use pg_vault::PgVault;
 pub use vault::{
     pseudonymize, restore, PlaceholderVault, Pseudonymized, SqliteVault, VaultEntry,
     VaultPurgeRequest, VaultResolveRequest, VaultStoreRequest,

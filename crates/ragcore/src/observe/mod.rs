@@ -8,6 +8,8 @@ mod alerts;
 mod event;
 mod log;
 mod metrics;
+#[cfg(feature = "postgres")]
+mod pg_log;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod report;
@@ -22,6 +24,8 @@ pub use alerts::{
 pub use event::{cache_hit_of, groundedness_of, new_request_id, now_ms, AskEvent};
 pub use log::{events_to_jsonl, AppendEventRequest, EventLog, ListEventsRequest, SqliteEventLog};
 pub use metrics::Metrics;
+#[cfg(feature = "postgres")]
+pub use pg_log::PgEventLog;
 pub use report::{render_report, ReportInput, StaleDocument};
 
 use crate::error::{Error, Result};

@@ -7,5 +7,7 @@
 //! concurrent creators with an advisory lock, so two processes starting at once do not race.
 
 mod pool;
+mod row;
 
-pub use pool::{PgConfig, PgPool};
+pub use pool::{map_err, PgConfig, PgPool};
+pub(crate) use row::col;
