@@ -175,8 +175,7 @@ impl AnswerCache {
             self.exact.fetch_add(1, Ordering::Relaxed);
             return Ok(Some((e.answer, CacheStatus::ExactHit)));
         }
-        if let (Some(threshold), Some((sim, e))) = (self.config.semantic_threshold, found.nearest)
-        {
+        if let (Some(threshold), Some((sim, e))) = (self.config.semantic_threshold, found.nearest) {
             if sim >= threshold {
                 if e.signature == signature(req.question) {
                     self.semantic.fetch_add(1, Ordering::Relaxed);

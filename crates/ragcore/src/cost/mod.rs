@@ -26,10 +26,10 @@ pub use ledger::{
     now_ms, BudgetCheck, CostLedger, Dimension, LedgerEntry, Period, ReportBy, ReportRequest,
     ReportRow, ReserveOutcome, ReserveRequest, SettleRequest, SpentRequest,
 };
-pub use prices::{ModelPrice, PriceTable};
-pub use rate::{RateLimit, RateLimits};
 #[cfg(feature = "postgres")]
 pub use pg_ledger::PgCostLedger;
+pub use prices::{ModelPrice, PriceTable};
+pub use rate::{RateLimit, RateLimits};
 pub use sqlite_ledger::SqliteCostLedger;
 
 /// Price one request's usage.

@@ -114,9 +114,12 @@ impl CostLedger for PgCostLedger {
         keys.sort();
         keys.dedup();
         for k in &keys {
-            tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[k])
-                .await
-                .map_err(map_err)?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &[k],
+            )
+            .await
+            .map_err(map_err)?;
         }
         for check in &request.checks {
             let spent = spent_in(&tx, check.dimension, &check.value, check.period, e.at_ms).await?;

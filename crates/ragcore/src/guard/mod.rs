@@ -31,6 +31,8 @@ pub use classifier::{
 pub use grounding::{Groundedness, GroundednessChecker};
 pub use injection::{normalize_for_injection, InjectionDetector, InjectionReport};
 pub use length::InputLengthGuard;
+#[cfg(feature = "postgres")]
+pub use pg_vault::PgVault;
 pub use pii::{PiiKind, PiiRedactor, PiiSpan, Redaction, RedactionMode};
 pub use policy::{
     BannedTopic, GuardActions, GuardPolicy, NamedAction, PiiMode, PolicyAction, ResolvedPolicy,
@@ -38,8 +40,6 @@ pub use policy::{
 };
 pub use secrets::{shannon_entropy, SecretAction, SecretKind, SecretScanner, SecretSpan};
 pub use topics::banned_topics_in;
-#[cfg(feature = "postgres")]
-pub use pg_vault::PgVault;
 pub use vault::{
     pseudonymize, restore, PlaceholderVault, Pseudonymized, SqliteVault, VaultEntry,
     VaultPurgeRequest, VaultResolveRequest, VaultStoreRequest,

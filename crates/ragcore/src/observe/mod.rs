@@ -8,10 +8,10 @@ mod alerts;
 mod event;
 mod log;
 mod metrics;
-#[cfg(feature = "postgres")]
-mod pg_log;
 #[cfg(feature = "otel")]
 pub mod otel;
+#[cfg(feature = "postgres")]
+mod pg_log;
 mod report;
 pub mod trace;
 

@@ -83,10 +83,12 @@ async fn load(c: &impl GenericClient, name: &str, version: u32) -> Result<Option
 }
 
 async fn require(c: &impl GenericClient, name: &str, version: u32) -> Result<PromptVersion> {
-    load(c, name, version).await?.ok_or_else(|| Error::NotFound {
-        what: "prompt version",
-        name: format!("{name}@{version} (see `ragcore prompt list`)"),
-    })
+    load(c, name, version)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "prompt version",
+            name: format!("{name}@{version} (see `ragcore prompt list`)"),
+        })
 }
 
 async fn is_protected(c: &impl GenericClient, label: &str) -> Result<bool> {

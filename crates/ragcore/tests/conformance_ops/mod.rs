@@ -90,7 +90,10 @@ pub async fn prompt_registry(reg: Arc<dyn PromptRegistry>) -> R {
         })
         .await;
     assert!(refused.is_err(), "production is protected");
-    assert!(reg.save(save("faq", "three", &["production"])).await.is_err());
+    assert!(reg
+        .save(save("faq", "three", &["production"]))
+        .await
+        .is_err());
     for v in [1, 2] {
         reg.promote_label(PromoteLabelRequest {
             name: "faq".into(),
@@ -317,7 +320,10 @@ pub async fn ledger_budgets(ledger: Arc<dyn CostLedger>) -> R {
             at_ms: t0 + 3,
         })
         .await?;
-    assert!((spent - 0.5).abs() < 1e-9, "0.1 settled + 0.4 reserved: {spent}");
+    assert!(
+        (spent - 0.5).abs() < 1e-9,
+        "0.1 settled + 0.4 reserved: {spent}"
+    );
     // A reservation older than ten minutes no longer counts.
     let later = t0 + 11 * 60 * 1000;
     let r4 = ledger
@@ -337,7 +343,11 @@ pub async fn ledger_budgets(ledger: Arc<dyn CostLedger>) -> R {
             since_ms: None,
         })
         .await?;
-    assert_eq!(report.len(), 1, "only settled spend is reported: {report:?}");
+    assert_eq!(
+        report.len(),
+        1,
+        "only settled spend is reported: {report:?}"
+    );
     assert_eq!(report[0].key, "acme");
     assert_eq!(report[0].requests, 1);
     assert_eq!(report[0].usage.prompt_tokens, 100);
@@ -495,9 +505,11 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
         .is_none());
     // The negated question with the very same vector is refused.
     let before = cache.stats().opposite_rejections;
-    assert!(look(&cache, &acme, "How do I not return an item", &v, &["c1"])
-        .await?
-        .is_none());
+    assert!(
+        look(&cache, &acme, "How do I not return an item", &v, &["c1"])
+            .await?
+            .is_none()
+    );
     cache
         .store(
             acme.clone(),
@@ -506,9 +518,15 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
             &answer("Yes.", &["c2"]),
         )
         .await?;
-    assert!(look(&cache, &acme, "can't I cancel my order", &far, &["c1", "c2"])
-        .await?
-        .is_none());
+    assert!(look(
+        &cache,
+        &acme,
+        "can't I cancel my order",
+        &far,
+        &["c1", "c2"]
+    )
+    .await?
+    .is_none());
     assert_eq!(cache.stats().opposite_rejections, before + 2);
     // A cited chunk that is no longer visible drops the entry for good.
     assert!(look(&cache, &acme, "can I cancel my order", &far, &["c1"])
@@ -523,13 +541,20 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
     // Invalidation by chunk across partitions.
     let globex = partition("globex", 1);
     cache
-        .store(globex.clone(), "refunds?", v.clone(), &answer("Yes", &["c9"]))
+        .store(
+            globex.clone(),
+            "refunds?",
+            v.clone(),
+            &answer("Yes", &["c9"]),
+        )
         .await?;
     cache
         .store(acme.clone(), "refunds?", v.clone(), &answer("Yes", &["c9"]))
         .await?;
     assert_eq!(cache.invalidate_chunks(&["c9".to_string()]).await?, 2);
-    assert!(look(&cache, &globex, "refunds?", &v, &["c9"]).await?.is_none());
+    assert!(look(&cache, &globex, "refunds?", &v, &["c9"])
+        .await?
+        .is_none());
     // Degraded answers and refusals are not stored.
     let mut degraded = answer("maybe", &["c1"]);
     degraded.degraded = true;
@@ -542,9 +567,7 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
     // Eviction: at most 3 per partition, the oldest goes.
     let p3 = partition("evict", 1);
     for q in ["q one", "q two", "q three", "q four"] {
-        cache
-            .store(p3.clone(), q, vec![], &answer(q, &[]))
-            .await?;
+        cache.store(p3.clone(), q, vec![], &answer(q, &[])).await?;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(look(&cache, &p3, "q one", &[], &[]).await?.is_none());
@@ -573,7 +596,10 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(look(&short, &pt, "short lived", &[], &[]).await?.is_none());
     let s = cache.stats();
-    assert!(s.exact_hits >= 2 && s.semantic_hits == 1 && s.misses > 5, "{s:?}");
+    assert!(
+        s.exact_hits >= 2 && s.semantic_hits == 1 && s.misses > 5,
+        "{s:?}"
+    );
     cache.clear().await?;
     assert!(look(&cache, &p3, "q four", &[], &[]).await?.is_none());
     Ok(())
@@ -759,15 +785,24 @@ pub async fn drift(log: Arc<dyn DriftLog>) -> R {
         log.record(record(&day, "acme", 0.6, false, "運費多少"))
             .await?;
     }
-    log.record(record("2026-03-14", "globex", 0.1, true, "secret globex question"))
-        .await?;
+    log.record(record(
+        "2026-03-14",
+        "globex",
+        0.1,
+        true,
+        "secret globex question",
+    ))
+    .await?;
     let mut req = DriftReportRequest::new("acme");
     req.recent_days = 7;
     req.baseline_days = 7;
     req.today = Some("2026-03-14".into());
     let r = log.report(req).await?;
     assert_eq!(r.recent_window, ("2026-03-08".into(), "2026-03-14".into()));
-    assert_eq!(r.baseline_window, ("2026-03-01".into(), "2026-03-07".into()));
+    assert_eq!(
+        r.baseline_window,
+        ("2026-03-01".into(), "2026-03-07".into())
+    );
     assert_eq!(r.days.len(), 14);
     assert_eq!(r.recent.asks, 14);
     assert_eq!(r.baseline.asks, 7);
