@@ -15,21 +15,21 @@ use ragcore::prompt::SqlitePromptRegistry;
 use ragcore::SqliteDriftLog;
 use suite::R;
 
-fn db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+fn db() -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
     let file = dir.path().join("kb.sqlite");
-    (dir, file)
+    Ok((dir, file))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn prompt_registry() -> R {
-    let (_d, f) = db();
+    let (_d, f) = db()?;
     suite::prompt_registry(Arc::new(SqlitePromptRegistry::open(f)?)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ledger_budgets() -> R {
-    let (_d, f) = db();
+    let (_d, f) = db()?;
     suite::ledger_budgets(Arc::new(SqliteCostLedger::open(f)?)).await
 }
 
@@ -40,18 +40,18 @@ async fn cache_store() -> R {
 
 #[tokio::test]
 async fn event_log() -> R {
-    let (_d, f) = db();
+    let (_d, f) = db()?;
     suite::event_log(Arc::new(SqliteEventLog::open(f)?)).await
 }
 
 #[tokio::test]
 async fn vault() -> R {
-    let (_d, f) = db();
+    let (_d, f) = db()?;
     suite::vault(Arc::new(SqliteVault::open(f)?)).await
 }
 
 #[tokio::test]
 async fn drift() -> R {
-    let (_d, f) = db();
+    let (_d, f) = db()?;
     suite::drift(Arc::new(SqliteDriftLog::open(f)?)).await
 }

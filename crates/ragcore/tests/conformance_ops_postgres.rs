@@ -39,10 +39,8 @@ fn new_schema(tag: &str) -> String {
     format!("t_ops_{tag}_{}", random_hex(8))
 }
 
-async fn pool(url: &str, schema: &str) -> PgPool {
-    PgPool::connect(PgConfig::new(url).with_schema(schema))
-        .await
-        .unwrap()
+async fn pool(url: &str, schema: &str) -> Result<PgPool, ragcore::Error> {
+    PgPool::connect(PgConfig::new(url).with_schema(schema)).await
 }
 
 async fn drop_schema(pool: &PgPool) {
@@ -59,7 +57,7 @@ macro_rules! pg_case {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() -> R {
             let Some(url) = pg_url() else { return Ok(()) };
-            let pool = pool(&url, &new_schema(stringify!($name))).await;
+            let pool = pool(&url, &new_schema(stringify!($name))).await?;
             let out = suite::$name(Arc::new($open(pool.clone()).await?)).await;
             drop_schema(&pool).await;
             out
@@ -82,7 +80,7 @@ async fn replicas_share_the_registry_and_the_cache() -> R {
     use ragcore::prompt::{GetPromptRequest, PromptRegistry, SavePromptRequest};
     let Some(url) = pg_url() else { return Ok(()) };
     let schema = new_schema("replicas");
-    let (pa, pb) = (pool(&url, &schema).await, pool(&url, &schema).await);
+    let (pa, pb) = (pool(&url, &schema).await?, pool(&url, &schema).await?);
     let (a, b) = tokio::join!(
         PgPromptRegistry::open(pa.clone()),
         PgPromptRegistry::open(pb)
@@ -114,7 +112,7 @@ async fn replicas_share_the_registry_and_the_cache() -> R {
     );
     let cb = AnswerCache::with_store(
         CacheConfig::default(),
-        Arc::new(PgCacheStore::open(pool(&url, &schema).await).await?),
+        Arc::new(PgCacheStore::open(pool(&url, &schema).await?).await?),
     );
     let part = Partition {
         tenant: "acme".into(),
@@ -154,7 +152,7 @@ const PROCESSES: usize = 3;
 async fn budgets_hold_across_processes() -> R {
     let Some(url) = pg_url() else { return Ok(()) };
     let schema = new_schema("xproc");
-    let p = pool(&url, &schema).await;
+    let p = pool(&url, &schema).await?;
     let ledger = PgCostLedger::open(p.clone()).await?;
     let exe = std::env::current_exe()?;
     let started = Instant::now();
@@ -273,7 +271,7 @@ async fn lost_connections_are_retryable() -> R {
     let mut cfg = PgConfig::new(format!("{url}{sep}application_name={app}")).with_schema(&schema);
     cfg.pool_size = 4;
     let ledger = PgCostLedger::open(PgPool::connect(cfg).await?).await?;
-    let admin = pool(&url, &schema).await;
+    let admin = pool(&url, &schema).await?;
     let spend = || async {
         let r = ledger
             .reserve(ragcore::cost::ReserveRequest {

@@ -275,7 +275,7 @@ pub async fn ledger_budgets(ledger: Arc<dyn CostLedger>) -> R {
         .await?;
     let id1 = match r1 {
         ReserveOutcome::Reserved(id) => id,
-        other => panic!("first reservation fits: {other:?}"),
+        other => return Err(format!("first reservation fits: {other:?}").into()),
     };
     let r2 = ledger
         .reserve(ReserveRequest {
@@ -295,7 +295,7 @@ pub async fn ledger_budgets(ledger: Arc<dyn CostLedger>) -> R {
             assert_eq!(check.value, "acme");
             assert!((spent_usd - 0.8).abs() < 1e-9, "{spent_usd}");
         }
-        other => panic!("third reservation must not fit: {other:?}"),
+        other => return Err(format!("third reservation must not fit: {other:?}").into()),
     }
     // Another tenant's budget is separate.
     let other = ledger
@@ -607,7 +607,7 @@ pub async fn cache_store(store: Arc<dyn CacheStore>) -> R {
 
 // ---------------------------------------------------------------- event log
 
-fn event(id: &str, tenant: &str, at_ms: i64) -> AskEvent {
+fn event(id: &str, tenant: &str, at_ms: i64) -> Result<AskEvent, serde_json::Error> {
     serde_json::from_value(serde_json::json!({
         "request_id": id,
         "at_ms": at_ms,
@@ -617,7 +617,6 @@ fn event(id: &str, tenant: &str, at_ms: i64) -> AskEvent {
         "cost_usd": 0.25,
         "timings": {"retrieve": 1.5},
     }))
-    .unwrap_or_else(|e| panic!("event json: {e}"))
 }
 
 /// Append, filters (tenant, since, newest `limit`), oldest-first order, the event round-trips,
@@ -625,14 +624,14 @@ fn event(id: &str, tenant: &str, at_ms: i64) -> AskEvent {
 pub async fn event_log(log: Arc<dyn EventLog>) -> R {
     for (i, t) in ["acme", "globex", "acme", "acme"].iter().enumerate() {
         log.append(AppendEventRequest {
-            event: event(&format!("r{i}"), t, 1_000 + i as i64),
+            event: event(&format!("r{i}"), t, 1_000 + i as i64)?,
         })
         .await?;
     }
     let all = log.list(ListEventsRequest::default()).await?;
     let ids: Vec<&str> = all.iter().map(|e| e.request_id.as_str()).collect();
     assert_eq!(ids, ["r0", "r1", "r2", "r3"]);
-    assert_eq!(all[0], event("r0", "acme", 1_000), "round trip");
+    assert_eq!(all[0], event("r0", "acme", 1_000)?, "round trip");
     let acme = log
         .list(ListEventsRequest {
             tenant: Some("acme".into()),
@@ -652,7 +651,7 @@ pub async fn event_log(log: Arc<dyn EventLog>) -> R {
     assert_eq!(ids, ["r2", "r3"]);
     let dup = log
         .append(AppendEventRequest {
-            event: event("r0", "acme", 5),
+            event: event("r0", "acme", 5)?,
         })
         .await;
     assert!(dup.is_err(), "a request id is logged once");
