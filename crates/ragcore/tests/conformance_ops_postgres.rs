@@ -330,3 +330,101 @@ async fn lost_connections_are_retryable() -> R {
     drop_schema(&admin).await;
     Ok(())
 }
+
+// ------------------------------------------------------------- drift centroids
+
+struct FixedCentroid(Vec<f32>);
+
+#[async_trait::async_trait]
+impl ragcore::drift::CorpusCentroid for FixedCentroid {
+    async fn centroid(&self, tenant: &str) -> Result<Option<Vec<f32>>, ragcore::Error> {
+        Ok((tenant == "acme").then(|| self.0.clone()))
+    }
+}
+
+/// With a centroid source the distance of each question to the tenant's corpus is recorded
+/// and averaged; a tenant without a centroid records none.
+#[tokio::test]
+async fn drift_centroid_distances() -> R {
+    use ragcore::drift::{AskRecord, DriftLog, DriftReportRequest};
+    let Some(url) = pg_url() else { return Ok(()) };
+    let p = pool(&url, &new_schema("centroid")).await?;
+    let log = PgDriftLog::open(p.clone())
+        .await?
+        .with_centroids(Arc::new(FixedCentroid(vec![1.0, 0.0])));
+    for (tenant, v) in [
+        ("acme", [1.0, 0.0]),
+        ("acme", [0.0, 1.0]),
+        ("globex", [1.0, 0.0]),
+    ] {
+        log.record(AskRecord {
+            day: "2026-03-14".into(),
+            tenant: tenant.into(),
+            top_score: Some(0.5),
+            no_answer: false,
+            query_vector: Some(v.to_vec()),
+            question: None,
+        })
+        .await?;
+    }
+    let mut req = DriftReportRequest::new("acme");
+    req.today = Some("2026-03-14".into());
+    let acme = log.report(req).await?;
+    let d = acme.recent.mean_centroid_distance.ok_or("no distance")?;
+    assert!((d - 0.5).abs() < 1e-6, "distances 0 and 1: {d}");
+    let mut req = DriftReportRequest::new("globex");
+    req.today = Some("2026-03-14".into());
+    assert_eq!(log.report(req).await?.recent.mean_centroid_distance, None);
+    drop_schema(&p).await;
+    Ok(())
+}
+
+// ------------------------------------------------------------- ledger throughput vs SQLite
+
+/// The same 8 concurrent spenders on one budget, in this process, against the SQLite ledger
+/// and the PostgreSQL one in the same run: both use the budget exactly; the throughput ratio
+/// is printed (docs/postgres-ops.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ledger_throughput_against_sqlite() -> R {
+    let Some(url) = pg_url() else { return Ok(()) };
+    let p = pool(&url, &new_schema("tput")).await?;
+    let dir = tempfile::tempdir()?;
+    let sqlite: Arc<dyn CostLedger> = Arc::new(ragcore::cost::SqliteCostLedger::open(
+        dir.path().join("kb.sqlite"),
+    )?);
+    let pg: Arc<dyn CostLedger> = Arc::new(PgCostLedger::open(p.clone()).await?);
+    let limit = 4.0;
+    let mut rates = Vec::new();
+    for (name, ledger) in [("sqlite", sqlite), ("postgres", pg)] {
+        let t = Instant::now();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn(suite::spend_until_refused(
+                    ledger.clone(),
+                    "tput".into(),
+                    COST,
+                    limit,
+                ))
+            })
+            .collect();
+        let mut reserved = 0;
+        for task in tasks {
+            reserved += task.await??.0;
+        }
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(reserved, (limit / COST) as u64, "{name}");
+        let spent = suite::month_spent(ledger.as_ref(), "tput").await?;
+        assert!(spent <= limit + COST, "{name} overspent: {spent}");
+        rates.push(reserved as f64 / secs);
+        println!(
+            "{name}: {reserved} reserve+settle in {secs:.2} s = {:.0}/s",
+            reserved as f64 / secs
+        );
+    }
+    println!(
+        "postgres / sqlite reserve+settle throughput: {:.2}",
+        rates[1] / rates[0]
+    );
+    drop_schema(&p).await;
+    Ok(())
+}

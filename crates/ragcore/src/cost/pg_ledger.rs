@@ -85,8 +85,10 @@ async fn spent_in(
               + (SELECT COALESCE(SUM(amount_usd), 0) FROM cost_reservations
                  WHERE {column} = $1 AND day LIKE $2 AND at_ms >= $3)"
     );
+    // Cached per connection: one round trip instead of prepare + execute.
+    let st = c.prepare_cached(&sql).await.map_err(map_err)?;
     let row = c
-        .query_one(&sql, &[&value, &pat, &(at_ms - STALE_RESERVATION_MS)])
+        .query_one(&st, &[&value, &pat, &(at_ms - STALE_RESERVATION_MS)])
         .await
         .map_err(map_err)?;
     col::<f64>(&row, 0)
@@ -113,13 +115,14 @@ impl CostLedger for PgCostLedger {
             .collect();
         keys.sort();
         keys.dedup();
-        for k in &keys {
-            tx.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                &[k],
-            )
-            .await
-            .map_err(map_err)?;
+        if !keys.is_empty() {
+            let lock = tx
+                .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .await
+                .map_err(map_err)?;
+            for k in &keys {
+                tx.execute(&lock, &[k]).await.map_err(map_err)?;
+            }
         }
         for check in &request.checks {
             let spent = spent_in(&tx, check.dimension, &check.value, check.period, e.at_ms).await?;
@@ -131,10 +134,16 @@ impl CostLedger for PgCostLedger {
                 });
             }
         }
-        let row = tx
-            .query_one(
+        let insert = tx
+            .prepare_cached(
                 "INSERT INTO cost_reservations(at_ms, day, tenant, principal, feature, model, amount_usd)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .await
+            .map_err(map_err)?;
+        let row = tx
+            .query_one(
+                &insert,
                 &[
                     &e.at_ms,
                     &Period::Day.window(e.at_ms),
@@ -148,12 +157,13 @@ impl CostLedger for PgCostLedger {
             .await
             .map_err(map_err)?;
         let id: i64 = col(&row, 0)?;
-        tx.execute(
-            "DELETE FROM cost_reservations WHERE at_ms < $1",
-            &[&(e.at_ms - STALE_RESERVATION_MS)],
-        )
-        .await
-        .map_err(map_err)?;
+        let stale = tx
+            .prepare_cached("DELETE FROM cost_reservations WHERE at_ms < $1")
+            .await
+            .map_err(map_err)?;
+        tx.execute(&stale, &[&(e.at_ms - STALE_RESERVATION_MS)])
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(ReserveOutcome::Reserved(id))
     }
@@ -163,7 +173,7 @@ impl CostLedger for PgCostLedger {
         let tx = client.transaction().await.map_err(map_err)?;
         if !request.entries.is_empty() {
             let st = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT INTO cost_ledger(at_ms, day, tenant, principal, feature, model,
                         prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens,
                         embedding_tokens, estimated, cost_usd, prices)
@@ -196,9 +206,11 @@ impl CostLedger for PgCostLedger {
             }
         }
         if let Some(id) = request.reservation {
-            tx.execute("DELETE FROM cost_reservations WHERE id = $1", &[&id])
+            let delete = tx
+                .prepare_cached("DELETE FROM cost_reservations WHERE id = $1")
                 .await
                 .map_err(map_err)?;
+            tx.execute(&delete, &[&id]).await.map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }
