@@ -428,3 +428,33 @@ async fn ledger_throughput_against_sqlite() -> R {
     drop_schema(&p).await;
     Ok(())
 }
+
+// ------------------------------------------------------------- all components at once
+
+/// Two replicas starting at the same moment open every component on one schema: the tables
+/// are created once, the built-in prompt is seeded once, and what one writes the other reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_open_all_components_at_once() -> R {
+    use ragcore::observe::{AppendEventRequest, EventLog, ListEventsRequest};
+    use ragcore::postgres::PgOps;
+    use ragcore::prompt::PromptRegistry;
+    let Some(url) = pg_url() else { return Ok(()) };
+    let schema = new_schema("both");
+    let (pa, pb) = (pool(&url, &schema).await?, pool(&url, &schema).await?);
+    let (a, b) = tokio::try_join!(PgOps::open(pa.clone()), PgOps::open(pb))?;
+    assert_eq!(a.prompts.list().await?.len(), 1, "qa seeded once");
+    assert_eq!(b.prompts.list().await?.len(), 1);
+    let event: ragcore::observe::AskEvent = serde_json::from_value(serde_json::json!({
+        "request_id": "req-1", "at_ms": 1, "tenant": "acme", "question": "q", "outcome": "answer"
+    }))?;
+    a.events.append(AppendEventRequest { event }).await?;
+    let seen = b.events.list(ListEventsRequest::default()).await?;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].request_id, "req-1");
+    let spent_a = suite::spend_until_refused(a.ledger.clone(), "t".into(), COST, 0.25).await?;
+    let spent_b = suite::spend_until_refused(b.ledger.clone(), "t".into(), COST, 0.25).await?;
+    assert_eq!(spent_a, (16, 1));
+    assert_eq!(spent_b, (0, 1), "replica b sees replica a's spend");
+    drop_schema(&pa).await;
+    Ok(())
+}
