@@ -59,9 +59,16 @@ fn entry(row: &tokio_postgres::Row) -> Result<CacheEntry> {
 impl CacheStore for PgCacheStore {
     async fn lookup(&self, req: StoreLookup) -> Result<StoreLookupResult> {
         let c = self.pool.get().await?;
+        // Statements are prepared once per pooled connection: one round trip each after that.
+        let prune = c
+            .prepare_cached(
+                "DELETE FROM answer_cache WHERE partition_hash = $1
+                   AND (stored_ms <= $2 OR NOT (cited <@ $3::TEXT[]))",
+            )
+            .await
+            .map_err(map_err)?;
         c.execute(
-            "DELETE FROM answer_cache WHERE partition_hash = $1
-               AND (stored_ms <= $2 OR NOT (cited <@ $3::TEXT[]))",
+            &prune,
             &[
                 &req.partition,
                 &req.expired_at_or_before_ms,
@@ -71,11 +78,14 @@ impl CacheStore for PgCacheStore {
         .await
         .map_err(map_err)?;
         let exact = c
-            .query_opt(
+            .prepare_cached(
                 "SELECT normalized, signature, cited, answer, stored_ms FROM answer_cache
                  WHERE partition_hash = $1 AND normalized = $2",
-                &[&req.partition, &req.normalized],
             )
+            .await
+            .map_err(map_err)?;
+        let exact = c
+            .query_opt(&exact, &[&req.partition, &req.normalized])
             .await
             .map_err(map_err)?;
         if let Some(row) = exact {
@@ -89,16 +99,19 @@ impl CacheStore for PgCacheStore {
         }
         let dims = i32::try_from(req.vector.len()).unwrap_or(i32::MAX);
         let q = Vector::from(req.vector);
-        let row = c
-            .query_opt(
+        let nearest = c
+            .prepare_cached(
                 "SELECT normalized, signature, cited, answer, stored_ms,
                         (1 - (embedding <=> $2))::REAL AS similarity
                  FROM answer_cache
                  WHERE partition_hash = $1 AND embedding IS NOT NULL
                    AND vector_dims(embedding) = $3
                  ORDER BY embedding <=> $2, id LIMIT 1",
-                &[&req.partition, &q, &dims],
             )
+            .await
+            .map_err(map_err)?;
+        let row = c
+            .query_opt(&nearest, &[&req.partition, &q, &dims])
             .await
             .map_err(map_err)?;
         let nearest = match row {

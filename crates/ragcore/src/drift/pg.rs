@@ -145,9 +145,15 @@ impl DriftLog for PgDriftLog {
             None
         };
         let c = self.pool.get().await?;
+        let insert = c
+            .prepare_cached(
+                "INSERT INTO ask_drift(day, tenant, top_score, no_answer, centroid_similarity, question)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .await
+            .map_err(map_err)?;
         c.execute(
-            "INSERT INTO ask_drift(day, tenant, top_score, no_answer, centroid_similarity, question)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            &insert,
             &[
                 &record.day,
                 &record.tenant,

@@ -36,8 +36,14 @@ impl EventLog for PgEventLog {
         let body =
             serde_json::to_string(e).map_err(|x| Error::Internal(format!("event to JSON: {x}")))?;
         let c = self.pool.get().await?;
+        let insert = c
+            .prepare_cached(
+                "INSERT INTO ask_events(request_id, at_ms, tenant, outcome, body) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .map_err(map_err)?;
         c.execute(
-            "INSERT INTO ask_events(request_id, at_ms, tenant, outcome, body) VALUES ($1, $2, $3, $4, $5)",
+            &insert,
             &[&e.request_id, &e.at_ms, &e.tenant, &e.outcome, &body],
         )
         .await
