@@ -228,26 +228,32 @@ async fn no_opposite_question_ever_hits_even_at_similarity_zero() -> R {
     assert!(OPPOSITE_PAIRS.len() >= 20);
     let mut hits = Vec::new();
     for (a, b) in OPPOSITE_PAIRS {
-        cache.clear()?;
-        cache.store(part.clone(), a, embed(a).await?, &answer(a))?;
+        cache.clear().await?;
+        cache
+            .store(part.clone(), a, embed(a).await?, &answer(a))
+            .await?;
         let vb = embed(b).await?;
-        let found = cache.lookup(&LookupRequest {
-            partition: &part,
-            question: b,
-            vector: &vb,
-            visible_chunks: &[],
-        })?;
+        let found = cache
+            .lookup(&LookupRequest {
+                partition: &part,
+                question: b,
+                vector: &vb,
+                visible_chunks: &[],
+            })
+            .await?;
         if found.is_some() {
             hits.push((*a, *b));
         }
         // The same question still hits (the check is not just refusing everything).
         let va = embed(a).await?;
-        let again = cache.lookup(&LookupRequest {
-            partition: &part,
-            question: &format!("{a}?"),
-            vector: &va,
-            visible_chunks: &[],
-        })?;
+        let again = cache
+            .lookup(&LookupRequest {
+                partition: &part,
+                question: &format!("{a}?"),
+                vector: &va,
+                visible_chunks: &[],
+            })
+            .await?;
         assert!(again.is_some(), "{a}");
     }
     assert!(hits.is_empty(), "opposite questions hit: {hits:?}");
@@ -273,23 +279,31 @@ async fn answers_citing_a_changed_chunk_are_dropped() -> R {
     let a = ask(&p, "退貨要在幾天內申請？", Scope::tenant("acme")).await?;
     let cited: Vec<String> = a.citations.iter().map(|c| c.chunk_id.clone()).collect();
     assert!(!cited.is_empty());
-    cache.store(part.clone(), "q", vec![], &a)?;
-    let look = |visible: &[String]| {
-        cache.lookup(&LookupRequest {
-            partition: &part,
-            question: "q",
-            vector: &[],
-            visible_chunks: visible,
-        })
+    cache.store(part.clone(), "q", vec![], &a).await?;
+    let look = |visible: Vec<String>| {
+        let (cache, part) = (&cache, &part);
+        async move {
+            cache
+                .lookup(&LookupRequest {
+                    partition: part,
+                    question: "q",
+                    vector: &[],
+                    visible_chunks: &visible,
+                })
+                .await
+        }
     };
     // The cited chunk is not among the retrieved ones (changed: a new chunk id; deleted; or
     // hidden from this asker): not served. The entry itself stays for asks that do see it.
-    assert!(look(&cited)?.is_some());
-    assert!(look(&["other".to_string()])?.is_none());
-    assert!(look(&cited)?.is_some(), "a skipped entry is not evicted");
+    assert!(look(cited.clone()).await?.is_some());
+    assert!(look(vec!["other".to_string()]).await?.is_none());
+    assert!(
+        look(cited.clone()).await?.is_some(),
+        "a skipped entry is not evicted"
+    );
     // Invalidation by chunk id drops it for good.
-    assert_eq!(cache.invalidate_chunks(&cited)?, 1);
-    assert!(look(&cited)?.is_none());
+    assert_eq!(cache.invalidate_chunks(&cited).await?, 1);
+    assert!(look(cited.clone()).await?.is_none());
     Ok(())
 }
 
@@ -372,18 +386,25 @@ async fn semantic_hits_need_the_same_best_passage() -> R {
         retrieved: vec!["masks".into(), "distancing".into()],
     };
     let v = |x: f32| vec![1.0, x, 0.0];
-    cache.store(part.clone(), "should I wear a mask", v(0.1), &answer)?;
+    cache
+        .store(part.clone(), "should I wear a mask", v(0.1), &answer)
+        .await?;
     let look = |visible: Vec<String>| {
-        cache.lookup(&LookupRequest {
-            partition: &part,
-            question: "do I need to wear a face mask",
-            vector: &v(0.12),
-            visible_chunks: &visible,
-        })
+        let (cache, part) = (&cache, &part);
+        async move {
+            cache
+                .lookup(&LookupRequest {
+                    partition: part,
+                    question: "do I need to wear a face mask",
+                    vector: &v(0.12),
+                    visible_chunks: &visible,
+                })
+                .await
+        }
     };
-    let other_first = look(vec!["distancing".into(), "masks".into()])?;
+    let other_first = look(vec!["distancing".into(), "masks".into()]).await?;
     assert!(other_first.is_none(), "another passage ranks first: a miss");
-    let same_first = look(vec!["masks".into(), "distancing".into()])?;
+    let same_first = look(vec!["masks".into(), "distancing".into()]).await?;
     assert_eq!(same_first.map(|(_, s)| s), Some(CacheStatus::SemanticHit));
     Ok(())
 }

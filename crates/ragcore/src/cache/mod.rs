@@ -1,6 +1,9 @@
 //! The answer cache: exact (normalised question) then semantic (embedding similarity above a
 //! threshold), partitioned by tenant, principals, prompt version, KB version and model, with a
-//! TTL and an opposite-question check ([`signature`]). Entries are in memory, per process.
+//! TTL and an opposite-question check ([`signature`]). Entries live in a [`CacheStore`]: in
+//! memory per process by default ([`MemoryCacheStore`]), or shared by replicas in PostgreSQL
+//! (`PgCacheStore`, feature `postgres`). The decisions and counters are made here, the same for
+//! every store; the counters are per process.
 //!
 //! The pipeline looks up after retrieval (so the scope has been applied and the KB version is
 //! known) and before generation; a hit is served only when every chunk the cached answer cites
@@ -8,19 +11,26 @@
 //! visible chunk is dropped. Answers are stored after the output checks; degraded answers and
 //! refusals are not cached.
 
+#[cfg(feature = "postgres")]
+mod pg;
 mod polarity;
+mod store;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::types::{Answer, CacheStatus};
 
+#[cfg(feature = "postgres")]
+pub use pg::PgCacheStore;
 pub use polarity::signature;
+pub use store::{
+    CacheEntry, CacheStore, MemoryCacheStore, PutRequest, StoreLookup, StoreLookupResult,
+};
 
 /// Cache settings. Serde form: `{ttl_secs, semantic_threshold, max_entries}` (missing keys keep
 /// their defaults, unknown keys are refused; `semantic_threshold: null` = exact only).
@@ -103,17 +113,6 @@ pub struct Partition {
     pub model: String,
 }
 
-struct Entry {
-    normalized: String,
-    signature: Vec<String>,
-    vector: Vec<f32>,
-    answer: Answer,
-    cited: Vec<String>,
-    /// The best retrieved chunk when the answer was made.
-    top: Option<String>,
-    stored: Instant,
-}
-
 /// Hit and miss counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CacheStats {
@@ -130,7 +129,7 @@ pub struct CacheStats {
 /// The answer cache.
 pub struct AnswerCache {
     config: CacheConfig,
-    entries: Mutex<HashMap<Partition, Vec<Entry>>>,
+    store: Arc<dyn CacheStore>,
     exact: AtomicU64,
     semantic: AtomicU64,
     misses: AtomicU64,
@@ -154,20 +153,6 @@ pub fn normalize_question(q: &str) -> String {
         .collect()
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() || a.is_empty() {
-        return 0.0;
-    }
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na * nb)
-    }
-}
-
 /// A cache lookup.
 #[derive(Debug, Clone)]
 pub struct LookupRequest<'a> {
@@ -183,11 +168,16 @@ pub struct LookupRequest<'a> {
 }
 
 impl AnswerCache {
-    /// An empty cache.
+    /// An empty cache in memory (this process only).
     pub fn new(config: CacheConfig) -> Self {
+        Self::with_store(config, Arc::new(MemoryCacheStore::new()))
+    }
+
+    /// A cache keeping its entries in `store` (e.g. `PgCacheStore`, shared by replicas).
+    pub fn with_store(config: CacheConfig, store: Arc<dyn CacheStore>) -> Self {
         AnswerCache {
             config,
-            entries: Mutex::new(HashMap::new()),
+            store,
             exact: AtomicU64::new(0),
             semantic: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -200,7 +190,7 @@ impl AnswerCache {
         &self.config
     }
 
-    /// Counters so far.
+    /// Counters so far (this process).
     pub fn stats(&self) -> CacheStats {
         CacheStats {
             exact_hits: self.exact.load(Ordering::Relaxed),
@@ -211,44 +201,31 @@ impl AnswerCache {
     }
 
     /// Finds a cached answer: exact first, then the most similar question above the threshold
-    /// with the same polarity signature and the same best retrieved chunk. Expired entries and entries citing chunks not in
-    /// `visible_chunks` are dropped.
-    pub fn lookup(&self, req: &LookupRequest<'_>) -> Result<Option<(Answer, CacheStatus)>> {
-        let mut map = self
-            .entries
-            .lock()
-            .map_err(|_| Error::poisoned("answer cache"))?;
-        let Some(list) = map.get_mut(req.partition) else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
-        };
-        let ttl = self.config.ttl;
-        // Expired entries go; entries citing chunks this request cannot see (changed, deleted,
-        // or another question's passages) are only skipped: they stay valid for other asks.
-        list.retain(|e| e.stored.elapsed() < ttl);
-        let servable = |e: &&Entry| e.cited.iter().all(|c| req.visible_chunks.contains(c));
-        let norm = normalize_question(req.question);
-        if let Some(e) = list.iter().filter(servable).find(|e| e.normalized == norm) {
+    /// with the same polarity signature and the same best retrieved chunk. Expired entries are
+    /// dropped; entries citing chunks not in `visible_chunks` are skipped (they stay valid for
+    /// the asks that see those chunks).
+    pub async fn lookup(&self, req: &LookupRequest<'_>) -> Result<Option<(Answer, CacheStatus)>> {
+        let ttl_ms = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
+        let found = self
+            .store
+            .lookup(StoreLookup {
+                partition: req.partition.key(),
+                normalized: normalize_question(req.question),
+                vector: req.vector.to_vec(),
+                semantic: self.config.semantic_threshold.is_some(),
+                expired_at_or_before_ms: crate::cost::now_ms().saturating_sub(ttl_ms),
+                visible_chunks: req.visible_chunks.to_vec(),
+            })
+            .await?;
+        if let Some(e) = found.exact {
             self.exact.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some((e.answer.clone(), CacheStatus::ExactHit)));
+            return Ok(Some((e.answer, CacheStatus::ExactHit)));
         }
-        if let (Some(threshold), false) = (self.config.semantic_threshold, req.vector.is_empty()) {
-            let sig = signature(req.question);
-            // A similar question must also rank the same passage first: embeddings of short
-            // questions are close for different questions on one topic, the retrieval
-            // agreement is what makes the cached answer this question's answer.
-            let top = req.visible_chunks.first();
-            let best = list
-                .iter()
-                .filter(servable)
-                .filter(|e| e.top.as_ref() == top)
-                .map(|e| (cosine(&e.vector, req.vector), e))
-                .filter(|(s, _)| *s >= threshold)
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            if let Some((_, e)) = best {
-                if e.signature == sig {
+        if let (Some(threshold), Some((sim, e))) = (self.config.semantic_threshold, found.nearest) {
+            if sim >= threshold {
+                if e.signature == signature(req.question) {
                     self.semantic.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Some((e.answer.clone(), CacheStatus::SemanticHit)));
+                    return Ok(Some((e.answer, CacheStatus::SemanticHit)));
                 }
                 self.opposite.fetch_add(1, Ordering::Relaxed);
             }
@@ -258,7 +235,7 @@ impl AnswerCache {
     }
 
     /// Stores an answer (not degraded answers or refusals).
-    pub fn store(
+    pub async fn store(
         &self,
         partition: Partition,
         question: &str,
@@ -268,55 +245,38 @@ impl AnswerCache {
         if answer.degraded || answer.no_answer {
             return Ok(());
         }
-        let mut map = self
-            .entries
-            .lock()
-            .map_err(|_| Error::poisoned("answer cache"))?;
-        let list = map.entry(partition).or_default();
-        let normalized = normalize_question(question);
-        list.retain(|e| e.normalized != normalized);
-        if list.len() >= self.config.max_entries.max(1) {
-            list.remove(0);
-        }
-        list.push(Entry {
-            normalized,
-            signature: signature(question),
-            vector,
-            answer: answer.clone(),
-            cited: answer
-                .citations
-                .iter()
-                .map(|c| c.chunk_id.clone())
-                .collect(),
-            top: answer.retrieved.first().cloned(),
-            stored: Instant::now(),
-        });
-        Ok(())
+        self.store
+            .put(PutRequest {
+                partition: partition.key(),
+                tenant: partition.tenant.clone(),
+                entry: CacheEntry {
+                    normalized: normalize_question(question),
+                    signature: signature(question),
+                    vector,
+                    answer: answer.clone(),
+                    cited: answer
+                        .citations
+                        .iter()
+                        .map(|c| c.chunk_id.clone())
+                        .collect(),
+                    top: answer.retrieved.first().cloned(),
+                    stored_ms: crate::cost::now_ms(),
+                },
+                max_entries: self.config.max_entries,
+            })
+            .await
     }
 
     /// Drops every entry citing one of these chunks (call when chunks change outside the
     /// pipeline; the pipeline itself checks citations on every hit).
-    pub fn invalidate_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
-        let mut map = self
-            .entries
-            .lock()
-            .map_err(|_| Error::poisoned("answer cache"))?;
-        let mut n = 0;
-        for list in map.values_mut() {
-            let before = list.len();
-            list.retain(|e| !e.cited.iter().any(|c| chunk_ids.contains(c)));
-            n += before - list.len();
-        }
-        Ok(n)
+    pub async fn invalidate_chunks(&self, chunk_ids: &[String]) -> Result<usize> {
+        let n = self.store.invalidate_chunks(chunk_ids.to_vec()).await?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     /// Removes everything.
-    pub fn clear(&self) -> Result<()> {
-        self.entries
-            .lock()
-            .map_err(|_| Error::poisoned("answer cache"))?
-            .clear();
-        Ok(())
+    pub async fn clear(&self) -> Result<()> {
+        self.store.clear().await
     }
 }
 

@@ -4,6 +4,8 @@
 
 mod budget;
 mod ledger;
+#[cfg(feature = "postgres")]
+mod pg_ledger;
 mod prices;
 mod rate;
 mod sqlite_ledger;
@@ -24,6 +26,8 @@ pub use ledger::{
     now_ms, BudgetCheck, CostLedger, Dimension, LedgerEntry, Period, ReportBy, ReportRequest,
     ReportRow, ReserveOutcome, ReserveRequest, SettleRequest, SpentRequest,
 };
+#[cfg(feature = "postgres")]
+pub use pg_ledger::PgCostLedger;
 pub use prices::{ModelPrice, PriceTable};
 pub use rate::{RateLimit, RateLimits};
 pub use sqlite_ledger::SqliteCostLedger;

@@ -6,6 +6,8 @@
 //!
 //! [`SqliteDriftLog`] keeps its own table (`ask_drift`) in the knowledge base's `kb.sqlite`.
 
+#[cfg(feature = "postgres")]
+mod pg;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -14,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::text::Segmenter;
 
+#[cfg(feature = "postgres")]
+pub use pg::{CorpusCentroid, PgDriftLog};
 pub use sqlite::SqliteDriftLog;
 
 /// What one ask contributes to the drift statistics.

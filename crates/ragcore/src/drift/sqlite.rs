@@ -158,7 +158,7 @@ fn centroid_similarity(
         .map(|c| c.iter().zip(q).map(|(a, b)| a * b).sum()))
 }
 
-fn day_number(day: &str) -> Result<i64> {
+pub(super) fn day_number(day: &str) -> Result<i64> {
     let bad = || Error::invalid("today", format!("{day:?} is not a YYYY-MM-DD date"));
     if !crate::types::is_iso_date(day) {
         return Err(bad());

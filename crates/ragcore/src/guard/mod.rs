@@ -8,6 +8,8 @@ mod classifier;
 mod grounding;
 mod injection;
 mod length;
+#[cfg(feature = "postgres")]
+mod pg_vault;
 mod pii;
 mod pii_recognizers;
 pub mod policy;
@@ -29,6 +31,8 @@ pub use classifier::{
 pub use grounding::{Groundedness, GroundednessChecker};
 pub use injection::{normalize_for_injection, InjectionDetector, InjectionReport};
 pub use length::InputLengthGuard;
+#[cfg(feature = "postgres")]
+pub use pg_vault::PgVault;
 pub use pii::{PiiKind, PiiRedactor, PiiSpan, Redaction, RedactionMode};
 pub use policy::{
     BannedTopic, GuardActions, GuardPolicy, NamedAction, PiiMode, PolicyAction, ResolvedPolicy,

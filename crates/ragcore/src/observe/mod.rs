@@ -10,6 +10,8 @@ mod log;
 mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
+#[cfg(feature = "postgres")]
+mod pg_log;
 mod report;
 pub mod trace;
 
@@ -22,6 +24,8 @@ pub use alerts::{
 pub use event::{cache_hit_of, groundedness_of, new_request_id, now_ms, AskEvent};
 pub use log::{events_to_jsonl, AppendEventRequest, EventLog, ListEventsRequest, SqliteEventLog};
 pub use metrics::Metrics;
+#[cfg(feature = "postgres")]
+pub use pg_log::PgEventLog;
 pub use report::{render_report, ReportInput, StaleDocument};
 
 use crate::error::{Error, Result};

@@ -423,7 +423,7 @@ impl Pipeline {
                 .collect(),
             cache: state.cache_status,
         };
-        self.cache_store(pending, &answer);
+        self.cache_store(pending, &answer).await;
         Ok(answer)
     }
 }

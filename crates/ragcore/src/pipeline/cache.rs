@@ -65,12 +65,14 @@ impl Pipeline {
             .iter()
             .map(|h| h.chunk_id.clone())
             .collect();
-        let found = cache.lookup(&LookupRequest {
-            partition: &partition,
-            question: &state.question,
-            vector: &state.cache_vector,
-            visible_chunks: &visible,
-        })?;
+        let found = cache
+            .lookup(&LookupRequest {
+                partition: &partition,
+                question: &state.question,
+                vector: &state.cache_vector,
+                visible_chunks: &visible,
+            })
+            .await?;
         state.timings.insert("cache".to_string(), ms(t));
         let Some((cached, status)) = found else {
             state.cache_status = CacheStatus::Miss;
@@ -120,11 +122,14 @@ impl Pipeline {
     }
 
     /// Stores the final answer (a failure to store is logged: the answer stands).
-    pub(crate) fn cache_store(&self, pending: Option<PendingStore>, answer: &Answer) {
+    pub(crate) async fn cache_store(&self, pending: Option<PendingStore>, answer: &Answer) {
         let (Some(cache), Some(p)) = (&self.inner.cache, pending) else {
             return;
         };
-        if let Err(e) = cache.store(p.partition, &p.question, p.vector, answer) {
+        if let Err(e) = cache
+            .store(p.partition, &p.question, p.vector, answer)
+            .await
+        {
             tracing::warn!(target: "ragcore::cache", error = %e, "could not store the answer");
         }
     }

@@ -6,6 +6,10 @@
 //! Each one creates its own tables on first use with [`PgPool::ensure_schema`], which serialises
 //! concurrent creators with an advisory lock, so two processes starting at once do not race.
 
+mod ops;
 mod pool;
+mod row;
 
-pub use pool::{PgConfig, PgPool};
+pub use ops::PgOps;
+pub use pool::{map_err, PgConfig, PgPool};
+pub(crate) use row::col;

@@ -6,6 +6,8 @@
 mod diff;
 mod labels;
 mod packing;
+#[cfg(feature = "postgres")]
+mod pg_registry;
 mod registry;
 mod template;
 mod transfer;
@@ -17,6 +19,8 @@ use crate::error::Result;
 
 pub use diff::{diff_versions, PromptDiff};
 pub use packing::{pack_passages, PackedPassage};
+#[cfg(feature = "postgres")]
+pub use pg_registry::PgPromptRegistry;
 pub use registry::SqlitePromptRegistry;
 pub use template::{render, RenderedPrompt, DEFAULT_NO_ANSWER_TEXT, DEFAULT_PROMPT_NAME};
 pub use transfer::{
