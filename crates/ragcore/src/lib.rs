@@ -46,6 +46,8 @@ pub use guard::Guardrail;
 pub use http::Endpoint;
 pub use llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 pub use local::{chat_from_env, embedder_from_env, LocalOptions};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgConfig, PgPool, PostgresOptions};
 pub use pipeline::{
     AskRequest, IngestError, IngestReport, IngestRequest, Pipeline, PipelineBuilder, PipelineConfig,
 };

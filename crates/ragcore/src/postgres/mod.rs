@@ -6,6 +6,8 @@
 //! Each one creates its own tables on first use with [`PgPool::ensure_schema`], which serialises
 //! concurrent creators with an advisory lock, so two processes starting at once do not race.
 
+mod pipeline;
 mod pool;
 
-pub use pool::{PgConfig, PgPool};
+pub use pipeline::PostgresOptions;
+pub use pool::{map_err, PgConfig, PgPool};
