@@ -224,8 +224,12 @@ pub async fn scope_isolation_never_leaks(kb: &Pipeline) {
     // The HR principal does see HR documents.
     let hr = top(kb, "保固 機密 salary", &Scope::tenant("alpha").with_principals(["hr"]), Fusion::LexicalOnly).await;
     assert!(hr.iter().any(|h| h.contains("-hr-")), "{hr:?}");
-    // An unknown tenant sees nothing.
-    assert!(top(kb, "保固", &Scope::tenant("gamma"), Fusion::default()).await.is_empty());
+    // An unknown tenant is told so, on every backend.
+    let err = kb
+        .retrieve_full("保固", &Scope::tenant("gamma"), None)
+        .await
+        .expect_err("unknown tenant");
+    assert!(err.to_string().contains("gamma"), "{err}");
 }
 
 /// The expected top hit of each fixture question, for BM25 and vectors alike.
@@ -249,7 +253,7 @@ pub async fn searches_agree_on_the_fixture(kb: &Pipeline) {
                 .hits;
             assert_eq!(hits.first().map(|h| h.document_id.as_str()), Some(want), "{q} {fusion:?}: {hits:?}");
             assert!(hits.windows(2).all(|w| w[0].score >= w[1].score), "{q} {fusion:?}: ordered");
-            assert!(hits.iter().all(|h| h.score.is_finite() && h.score > 0.0), "{hits:?}");
+            assert!(hits.iter().all(|h| h.score.is_finite()), "{hits:?}");
         }
     }
 }
@@ -266,7 +270,7 @@ pub async fn ask_cites_one_version(kb: &Pipeline) {
     assert!(a.citations.iter().any(|c| c.document_id == "returns"), "{:?}", a.citations);
     assert!(a.text.contains("七天"), "{}", a.text);
     let none = kb
-        .ask(AskRequest::new("火星基地的氧氣配額是多少？", Scope::tenant("acme")))
+        .ask(AskRequest::new("UFO 的保固期限是多久？", Scope::tenant("acme")))
         .await
         .expect("ask");
     assert!(none.no_answer, "{none:?}");
@@ -290,7 +294,10 @@ pub async fn verify_is_consistent_after_writes(kb: &Pipeline) {
     kb.rollback(None, 1).await.expect("rollback");
     let report = kb.store().verify().await.expect("verify");
     assert!(report.is_consistent(), "{report:?}");
+    // Rolling every tenant back to v1 restores acme's first content and empties beta (it had
+    // nothing at v1).
     let info = kb.store().info().await.expect("info");
-    assert_eq!(info.documents, 12);
+    assert_eq!(info.documents, 6, "{info:?}");
+    assert!(kb.store().documents("beta").await.expect("documents").is_empty());
     assert_eq!(report.live_chunks, info.chunks);
 }

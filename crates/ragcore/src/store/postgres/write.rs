@@ -78,7 +78,7 @@ pub(super) async fn finish_version(
 async fn refresh_tenant(tx: &Transaction<'_>, tenant: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO kb_tenants(tenant, live_chunks, live_terms) \
-         SELECT $1, COUNT(*), COALESCE(SUM(n_terms), 0) FROM kb_chunks \
+         SELECT $1::text, COUNT(*), COALESCE(SUM(n_terms), 0) FROM kb_chunks \
          WHERE tenant = $1 AND version_removed IS NULL \
          ON CONFLICT (tenant) DO UPDATE SET live_chunks = excluded.live_chunks, \
          live_terms = excluded.live_terms",
