@@ -79,13 +79,32 @@ fn sync(url: &str, schema: &str, dir: &Path) -> u64 {
     report["kb_version"].as_u64().expect("kb_version")
 }
 
-fn asker(url: &str, schema: &str, question: &str, repeat: u32) -> Child {
-    ragcore(url, schema)
+/// A running `ask --repeat` process; its output is drained by threads so it never blocks on
+/// a full pipe.
+struct Asker {
+    child: Child,
+    out: std::thread::JoinHandle<String>,
+    err: std::thread::JoinHandle<String>,
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("read");
+        s
+    })
+}
+
+fn asker(url: &str, schema: &str, question: &str, repeat: u32) -> Asker {
+    let mut child = ragcore(url, schema)
         .args(["ask", question, "--json", "--repeat", &repeat.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn ragcore ask")
+        .expect("spawn ragcore ask");
+    let out = drain(child.stdout.take().expect("stdout"));
+    let err = drain(child.stderr.take().expect("stderr"));
+    Asker { child, out, err }
 }
 
 #[test]
@@ -97,7 +116,7 @@ fn two_processes_ask_while_another_syncs() {
     write_round(src.path(), 0);
     round_of.insert(sync(&url, &schema, src.path()), 0);
 
-    let repeat = 60;
+    let repeat = 300;
     let started = Instant::now();
     let mut askers = vec![
         asker(&url, &schema, "退貨要幾天內申請？", repeat),
@@ -105,7 +124,11 @@ fn two_processes_ask_while_another_syncs() {
     ];
     let mut rounds = 0u32;
     let mut sync_secs = 0.0f64;
-    while askers.iter_mut().any(|c| c.try_wait().expect("wait").is_none()) && rounds < 200 {
+    while askers
+        .iter_mut()
+        .any(|a| a.child.try_wait().expect("wait").is_none())
+        && rounds < 500
+    {
         rounds += 1;
         write_round(src.path(), rounds);
         let t = Instant::now();
@@ -116,12 +139,10 @@ fn two_processes_ask_while_another_syncs() {
     let mut answers = 0usize;
     let mut cited = 0usize;
     let mut versions_seen = std::collections::BTreeSet::new();
-    for mut child in askers {
-        let status = child.wait().expect("wait");
-        let mut out = String::new();
-        child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read");
-        let mut err = String::new();
-        child.stderr.take().expect("stderr").read_to_string(&mut err).expect("read");
+    for mut a in askers {
+        let status = a.child.wait().expect("wait");
+        let out = a.out.join().expect("stdout thread");
+        let err = a.err.join().expect("stderr thread");
         assert!(status.success(), "ask process failed: {err}");
         for line in out.lines().filter(|l| !l.trim().is_empty()) {
             let a: serde_json::Value = serde_json::from_str(line).expect("answer json");
