@@ -395,7 +395,9 @@ async fn run(cli: Cli) -> Result<()> {
             let p = open(&kb.kb).await?;
             let scope = scope(&kb, principals);
             for _ in 0..repeat.max(1) {
-                let answer = p.ask(AskRequest::new(question.clone(), scope.clone())).await?;
+                let answer = p
+                    .ask(AskRequest::new(question.clone(), scope.clone()))
+                    .await?;
                 if json && repeat > 1 {
                     println!("{}", serde_json::to_string(&answer)?);
                 } else if json {

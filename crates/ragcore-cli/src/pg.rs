@@ -10,21 +10,22 @@ use anyhow::{bail, Result};
 use clap::Args;
 use ragcore::Pipeline;
 
-/// Where a PostgreSQL knowledge base is.
+/// Where a PostgreSQL knowledge base is. These go before the subcommand
+/// (`ragcore --database-url URL --pg-schema kb_acme ask ...`) or in the environment.
 #[derive(Args, Clone, Debug, Default)]
 pub(crate) struct DatabaseArgs {
     /// Use the PostgreSQL knowledge base at this URL instead of the local directory `--kb`
     /// (`postgres://user:password@host:5432/db?sslmode=disable|prefer|require`).
-    #[arg(long, env = "RAGCORE_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "RAGCORE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// Schema holding the knowledge base's tables (default: the server's `search_path`).
-    #[arg(long, env = "RAGCORE_PG_SCHEMA", global = true)]
+    #[arg(long, env = "RAGCORE_PG_SCHEMA")]
     pg_schema: Option<String>,
     /// Connections kept open at most.
-    #[arg(long, env = "RAGCORE_PG_POOL", global = true)]
+    #[arg(long, env = "RAGCORE_PG_POOL")]
     pg_pool: Option<usize>,
     /// `statement_timeout` in milliseconds (0 disables it; default 30000).
-    #[arg(long, env = "RAGCORE_PG_STATEMENT_TIMEOUT_MS", global = true)]
+    #[arg(long, env = "RAGCORE_PG_STATEMENT_TIMEOUT_MS")]
     pg_statement_timeout_ms: Option<u64>,
 }
 
@@ -67,6 +68,9 @@ pub(crate) struct MigrateArgs {
     /// The PostgreSQL URL to copy into (default: `--database-url`).
     #[arg(long)]
     to: Option<String>,
+    /// The schema to copy into (default: `--pg-schema`, else the server's `search_path`).
+    #[arg(long)]
+    schema: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -132,7 +136,9 @@ pub(crate) async fn open(db: &DatabaseArgs) -> Result<Pipeline> {
 #[cfg(feature = "postgres")]
 pub(crate) async fn migrate(args: MigrateArgs) -> Result<()> {
     use anyhow::Context;
-    use ragcore::store::{AnnConfig, LocalStore, LocalStoreConfig, PostgresStore, PostgresStoreConfig};
+    use ragcore::store::{
+        AnnConfig, LocalStore, LocalStoreConfig, PostgresStore, PostgresStoreConfig,
+    };
     use ragcore::{HashingEmbedder, PgPool, PipelineConfig};
 
     let db = database();
@@ -164,7 +170,11 @@ pub(crate) async fn migrate(args: MigrateArgs) -> Result<()> {
     )
     .await
     .with_context(|| format!("opening {}", args.from.display()))?;
-    let pool = PgPool::connect(pg_config(&url, db)).await?;
+    let mut config = pg_config(&url, db);
+    if let Some(schema) = &args.schema {
+        config.schema = Some(schema.clone());
+    }
+    let pool = PgPool::connect(config).await?;
     let target = PostgresStore::open(
         pool,
         PostgresStoreConfig {

@@ -7,6 +7,8 @@
 //! Needs `RAGCORE_PG_URL` (see `scripts/pg.sh`); without it the test prints a notice and passes,
 //! unless `RAGCORE_REQUIRE_PG=1`. Prints asks/s, syncs and versions.
 #![cfg(feature = "postgres")]
+// Test helpers outside `#[test]` functions fail loudly too.
+#![allow(clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -41,10 +43,22 @@ fn ragcore(url: &str, schema: &str) -> Command {
 }
 
 const TOPICS: [(&str, &str); 4] = [
-    ("returns", "退貨：收到商品後七天內可以申請退貨，請保留發票與包裝。"),
-    ("warranty", "保固：大型家電保固兩年，電池保固六個月，需出示保固卡。"),
-    ("shipping", "運費：訂單滿一千元免運費，未滿收取八十元，離島另計。"),
-    ("hotline", "客服：客服專線 0800-123-456，週一至週五早上九點到晚上六點。"),
+    (
+        "returns",
+        "退貨：收到商品後七天內可以申請退貨，請保留發票與包裝。",
+    ),
+    (
+        "warranty",
+        "保固：大型家電保固兩年，電池保固六個月，需出示保固卡。",
+    ),
+    (
+        "shipping",
+        "運費：訂單滿一千元免運費，未滿收取八十元，離島另計。",
+    ),
+    (
+        "hotline",
+        "客服：客服專線 0800-123-456，週一至週五早上九點到晚上六點。",
+    ),
 ];
 
 fn write_round(dir: &Path, round: u32) {
@@ -58,7 +72,11 @@ fn write_round(dir: &Path, round: u32) {
     // One file comes and goes: deletions in the same versions.
     let extra = dir.join("extra.md");
     if round % 2 == 0 {
-        std::fs::write(&extra, format!("# extra R{round}\n退貨與保固的補充說明，第 {round} 版。\n")).expect("write");
+        std::fs::write(
+            &extra,
+            format!("# extra R{round}\n退貨與保固的補充說明，第 {round} 版。\n"),
+        )
+        .expect("write");
     } else if extra.exists() {
         std::fs::remove_file(&extra).expect("rm");
     }
@@ -134,7 +152,10 @@ fn two_processes_ask_while_another_syncs() {
         let t = Instant::now();
         let v = sync(&url, &schema, src.path());
         sync_secs += t.elapsed().as_secs_f64();
-        assert!(round_of.insert(v, rounds).is_none(), "version {v} committed twice");
+        assert!(
+            round_of.insert(v, rounds).is_none(),
+            "version {v} committed twice"
+        );
     }
     let mut answers = 0usize;
     let mut cited = 0usize;
@@ -167,7 +188,10 @@ fn two_processes_ask_while_another_syncs() {
     }
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(answers, 2 * repeat as usize);
-    assert!(cited * 10 >= answers * 9, "{cited} of {answers} answers cite something");
+    assert!(
+        cited * 10 >= answers * 9,
+        "{cited} of {answers} answers cite something"
+    );
     assert!(rounds >= 3, "only {rounds} syncs ran while asking");
     println!(
         "multi-process: {answers} answers from 2 processes in {secs:.1}s ({:.1} asks/s together), \
@@ -181,7 +205,123 @@ fn two_processes_ask_while_another_syncs() {
     // Leave nothing behind.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let pool = ragcore::PgPool::connect(ragcore::PgConfig::new(url)).await.expect("connect");
+        let pool = ragcore::PgPool::connect(ragcore::PgConfig::new(url))
+            .await
+            .expect("connect");
+        pool.get()
+            .await
+            .expect("conn")
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .expect("drop schema");
+    });
+}
+
+fn json_of(out: std::process::Output, what: &str) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// `ragcore migrate` copies a local knowledge base (two tenants) as one version with no
+/// re-embedding, a second run copies nothing, and the copy answers like the original.
+#[test]
+fn migrate_copies_a_local_knowledge_base() {
+    let Some(url) = pg_url() else { return };
+    let schema = format!("mg_{}", std::process::id());
+    let kb = tempfile::tempdir().expect("tempdir");
+    let faq = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/faq");
+    let local = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ragcore"))
+            .args(args)
+            .env("RAGCORE_KB", kb.path())
+            .env_remove("RAGCORE_DATABASE_URL")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("RAGCORE_EMBED_MODEL")
+            .output()
+            .expect("run ragcore")
+    };
+    for tenant in ["acme", "beta"] {
+        json_of(
+            local(&["ingest", faq, "--tenant", tenant, "--json"]),
+            "ingest",
+        );
+    }
+    let local_info = json_of(local(&["info"]), "info");
+    let kb_dir = kb.path().to_string_lossy().to_string();
+    let migrate = || {
+        json_of(
+            ragcore(&url, &schema)
+                .args([
+                    "migrate", "--from", &kb_dir, "--to", &url, "--schema", &schema, "--json",
+                ])
+                .output()
+                .expect("migrate"),
+            "migrate",
+        )
+    };
+    let first = migrate();
+    assert_eq!(first["kb_version"], 1, "{first}");
+    assert_eq!(first["documents"], local_info["documents"], "{first}");
+    assert_eq!(first["chunks"], local_info["chunks"], "{first}");
+    assert_eq!(first["documents_added"], local_info["documents"], "{first}");
+    let again = migrate();
+    assert_eq!(again["kb_version"], 1, "nothing new: {again}");
+    assert_eq!(
+        again["documents_unchanged"], local_info["documents"],
+        "{again}"
+    );
+    let pg_info = json_of(
+        ragcore(&url, &schema).arg("info").output().expect("info"),
+        "info",
+    );
+    for key in ["documents", "chunks", "tenants"] {
+        assert_eq!(
+            pg_info[key], local_info[key],
+            "{key}: {pg_info} vs {local_info}"
+        );
+    }
+    for q in ["退貨要幾天內申請？", "大型家電保固多久？"] {
+        let here = json_of(
+            local(&["retrieve", q, "--tenant", "acme", "--json"]),
+            "retrieve",
+        );
+        let there = json_of(
+            ragcore(&url, &schema)
+                .args(["retrieve", q, "--tenant", "acme", "--json"])
+                .output()
+                .expect("retrieve"),
+            "retrieve",
+        );
+        assert_eq!(
+            here[0]["chunk_id"], there[0]["chunk_id"],
+            "{q}: {here} vs {there}"
+        );
+    }
+    let answer = json_of(
+        ragcore(&url, &schema)
+            .args(["ask", "退貨要幾天內申請？", "--tenant", "beta", "--json"])
+            .output()
+            .expect("ask"),
+        "ask",
+    );
+    assert_eq!(answer["kb_version"], 1);
+    assert!(
+        !answer["citations"]
+            .as_array()
+            .expect("citations")
+            .is_empty(),
+        "{answer}"
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let pool = ragcore::PgPool::connect(ragcore::PgConfig::new(url))
+            .await
+            .expect("connect");
         pool.get()
             .await
             .expect("conn")

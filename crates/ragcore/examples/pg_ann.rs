@@ -35,19 +35,22 @@ fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
 }
 
-fn read_jsonl(path: PathBuf, field: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
+fn read_jsonl(path: PathBuf, field: &str) -> ragcore::Result<Vec<String>> {
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ragcore::Error::Config(format!("{}: {e} (set RAGCORE_DATA)", path.display()))
+    })?;
+    Ok(text
+        .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v[field].as_str().map(str::to_string))
-        .collect()
+        .collect())
 }
 
 /// Sentence windows (1, 2 and 3 sentences) until `n` texts.
-fn passages(n: usize) -> Vec<String> {
+fn passages(n: usize) -> ragcore::Result<Vec<String>> {
     let mut sentences = Vec::new();
     for set in ["drcd", "xquad_en", "covidqa_faq"] {
-        for text in read_jsonl(data_dir().join(set).join("corpus.jsonl"), "text") {
+        for text in read_jsonl(data_dir().join(set).join("corpus.jsonl"), "text")? {
             for s in text.split_inclusive(['。', '.', '？', '?', '！', '!']) {
                 let s = s.trim();
                 if s.chars().count() >= 8 {
@@ -65,16 +68,22 @@ fn passages(n: usize) -> Vec<String> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
-fn queries(n: usize) -> Vec<String> {
-    let mut q = read_jsonl(data_dir().join("drcd/queries.jsonl"), "question");
-    q.extend(read_jsonl(data_dir().join("xquad_en/queries.jsonl"), "question"));
-    q.extend(read_jsonl(data_dir().join("covidqa_faq/queries.jsonl"), "question"));
+fn queries(n: usize) -> ragcore::Result<Vec<String>> {
+    let mut q = read_jsonl(data_dir().join("drcd/queries.jsonl"), "question")?;
+    q.extend(read_jsonl(
+        data_dir().join("xquad_en/queries.jsonl"),
+        "question",
+    )?);
+    q.extend(read_jsonl(
+        data_dir().join("covidqa_faq/queries.jsonl"),
+        "question",
+    )?);
     // Interleave the sets.
     let step = (q.len() / n.max(1)).max(1);
-    q.into_iter().step_by(step).take(n).collect()
+    Ok(q.into_iter().step_by(step).take(n).collect())
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -86,7 +95,7 @@ async fn measure(
     store: Arc<dyn VectorStore>,
     queries: &[Vec<f32>],
     truth: &[Vec<usize>],
-) -> (f64, f64, f64) {
+) -> ragcore::Result<(f64, f64, f64)> {
     let scope = Scope::tenant("bench");
     let search = move |v: Vec<f32>| {
         let store = store.clone();
@@ -99,18 +108,17 @@ async fn measure(
                     k: 10,
                 })
                 .await
-                .expect("search")
         }
     };
     // Warm up.
     for q in queries.iter().take(20) {
-        search(q.clone()).await;
+        search(q.clone()).await?;
     }
     let t = Instant::now();
     let mut hit = 0usize;
     for (q, want) in queries.iter().zip(truth) {
         let got: HashSet<usize> = search(q.clone())
-            .await
+            .await?
             .iter()
             .filter_map(|c| c.chunk.id.strip_prefix('c').and_then(|s| s.parse().ok()))
             .collect();
@@ -124,17 +132,20 @@ async fn measure(
         let search = search.clone();
         tasks.push(tokio::spawn(async move {
             for q in part {
-                search(q).await;
+                search(q).await?;
             }
+            Ok::<(), ragcore::Error>(())
         }));
     }
     for t in tasks {
-        t.await.expect("task");
+        t.await??;
     }
     let qps8 = queries.len() as f64 / t.elapsed().as_secs_f64();
     let recall = hit as f64 / (10 * queries.len()) as f64;
-    println!("{name:<10} recall@10 {recall:.4}   QPS (1 client) {qps1:8.1}   QPS (8 clients) {qps8:8.1}");
-    (recall, qps1, qps8)
+    println!(
+        "{name:<10} recall@10 {recall:.4}   QPS (1 client) {qps1:8.1}   QPS (8 clients) {qps8:8.1}"
+    );
+    Ok((recall, qps1, qps8))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -145,7 +156,7 @@ async fn main() -> ragcore::Result<()> {
         ragcore::Error::Config("set RAGCORE_PG_URL (eval \"$(scripts/pg.sh start)\")".into())
     })?;
     let embedder = HashingEmbedder::new(384)?;
-    let texts = passages(n);
+    let texts = passages(n)?;
     let n = texts.len();
     let t = Instant::now();
     let vectors = embedder
@@ -155,7 +166,7 @@ async fn main() -> ragcore::Result<()> {
         })
         .await?
         .vectors;
-    let qtexts = queries(nq);
+    let qtexts = queries(nq)?;
     let qvecs = embedder
         .embed(EmbedRequest {
             texts: qtexts.clone(),
@@ -163,11 +174,19 @@ async fn main() -> ragcore::Result<()> {
         })
         .await?
         .vectors;
-    println!("{n} vectors, {} queries, 384 dims (embedded in {:.1}s)", qvecs.len(), t.elapsed().as_secs_f64());
+    println!(
+        "{n} vectors, {} queries, 384 dims (embedded in {:.1}s)",
+        qvecs.len(),
+        t.elapsed().as_secs_f64()
+    );
     let truth: Vec<Vec<usize>> = qvecs
         .iter()
         .map(|q| {
-            let mut s: Vec<(f32, usize)> = vectors.iter().enumerate().map(|(i, v)| (dot(q, v), i)).collect();
+            let mut s: Vec<(f32, usize)> = vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (dot(q, v), i))
+                .collect();
             s.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             s.into_iter().take(10).map(|x| x.1).collect()
         })
@@ -241,8 +260,11 @@ async fn main() -> ragcore::Result<()> {
                 })
                 .await?;
         }
-        println!("{name:<10} loaded {n} vectors in {:.1}s", t.elapsed().as_secs_f64());
-        measure(name, store, &qvecs, &truth).await;
+        println!(
+            "{name:<10} loaded {n} vectors in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        measure(name, store, &qvecs, &truth).await?;
     }
     admin
         .get()

@@ -46,11 +46,11 @@ pub use guard::Guardrail;
 pub use http::Endpoint;
 pub use llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 pub use local::{chat_from_env, embedder_from_env, LocalOptions};
-#[cfg(feature = "postgres")]
-pub use postgres::{PgConfig, PgPool, PostgresOptions};
 pub use pipeline::{
     AskRequest, IngestError, IngestReport, IngestRequest, Pipeline, PipelineBuilder, PipelineConfig,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PgConfig, PgPool, PostgresOptions};
 pub use prompt::PromptRegistry;
 pub use retrieve::{Fusion, RetrievalConfig};
 pub use store::{LocalStore, VectorStore};

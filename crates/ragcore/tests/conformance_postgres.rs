@@ -79,18 +79,32 @@ async fn lost_connections_are_retryable_and_the_pool_recovers() {
     .unwrap();
     kb.ingest(ragcore::IngestRequest::documents(
         "acme",
-        vec![ragcore::Document::faq("returns", "退貨要幾天內申請？", "七天內可以申請退貨。")],
+        vec![ragcore::Document::faq(
+            "returns",
+            "退貨要幾天內申請？",
+            "七天內可以申請退貨。",
+        )],
     ))
     .await
     .unwrap();
-    let ask = || kb.ask(ragcore::AskRequest::new("退貨要幾天內申請？", ragcore::Scope::tenant("acme")));
+    let ask = || {
+        kb.ask(ragcore::AskRequest::new(
+            "退貨要幾天內申請？",
+            ragcore::Scope::tenant("acme"),
+        ))
+    };
     assert!(!ask().await.unwrap().citations.is_empty());
     for round in 0..3 {
         // Take every pooled connection at once to learn their server pids, then kill them.
         let (a, b) = (pool.get().await.unwrap(), pool.get().await.unwrap());
         let mut pids = Vec::new();
         for c in [&a, &b] {
-            pids.push(c.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get::<_, i32>(0));
+            pids.push(
+                c.query_one("SELECT pg_backend_pid()", &[])
+                    .await
+                    .unwrap()
+                    .get::<_, i32>(0),
+            );
         }
         drop((a, b));
         let killed = admin
@@ -115,13 +129,20 @@ async fn lost_connections_are_retryable_and_the_pool_recovers() {
                     break;
                 }
                 Err(e) => {
-                    assert!(e.is_retryable(), "round {round}: not retryable: {e} ({:?})", e.kind());
+                    assert!(
+                        e.is_retryable(),
+                        "round {round}: not retryable: {e} ({:?})",
+                        e.kind()
+                    );
                     errors.push(e.to_string());
                 }
             }
         }
         assert!(ok, "round {round}: never recovered: {errors:?}");
-        eprintln!("round {round}: {} retryable error(s) before recovery: {errors:?}", errors.len());
+        eprintln!(
+            "round {round}: {} retryable error(s) before recovery: {errors:?}",
+            errors.len()
+        );
     }
     admin
         .get()

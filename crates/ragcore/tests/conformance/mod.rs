@@ -7,6 +7,8 @@
 //! available here, the check is skipped with a notice). More check modules (e.g. `ops.rs` for
 //! budgets, prompts and cache) add a `pub mod` line here and their names to the macro.
 #![allow(dead_code)]
+// The checks are test code called from `#[test]` functions: they fail loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod store;
 

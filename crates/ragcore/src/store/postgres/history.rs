@@ -84,7 +84,10 @@ pub(super) async fn diff(
     Ok(d)
 }
 
-pub(super) async fn documents(client: &impl GenericClient, tenant: &str) -> Result<Vec<DocumentInfo>> {
+pub(super) async fn documents(
+    client: &impl GenericClient,
+    tenant: &str,
+) -> Result<Vec<DocumentInfo>> {
     let rows = client
         .query(
             "SELECT doc_id, source, title, content_hash, version, metadata->>'valid_until' \
@@ -113,7 +116,9 @@ pub(super) async fn document_ids_at(
 ) -> Result<Vec<String>> {
     let rows = client
         .query(
-            &format!("SELECT doc_id FROM kb_doc_history WHERE tenant = $1 AND {LIVE_AT} ORDER BY doc_id"),
+            &format!(
+                "SELECT doc_id FROM kb_doc_history WHERE tenant = $1 AND {LIVE_AT} ORDER BY doc_id"
+            ),
             &[&tenant, &(version as i64)],
         )
         .await
@@ -239,9 +244,11 @@ pub(super) async fn apply_rollback(
                 }
                 let vector: Vector = r.get(5);
                 chunks.push(ChunkRecord {
-                    lexical_terms: request
-                        .segmenter
-                        .index_text(&format!("{}\n{}", title, chunk.indexed_text())),
+                    lexical_terms: request.segmenter.index_text(&format!(
+                        "{}\n{}",
+                        title,
+                        chunk.indexed_text()
+                    )),
                     chunk,
                     vector: Some(vector.to_vec()),
                 });

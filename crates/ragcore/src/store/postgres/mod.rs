@@ -84,8 +84,13 @@ impl PostgresStore {
         let fp_json = serde_json::to_string(&config.fingerprint)
             .map_err(|e| Error::Internal(e.to_string()))?;
         schema::check_meta(&pool, "fingerprint", &fp_json, "embedder").await?;
-        schema::check_meta(&pool, "profile", &config.profile, "chunker/segmenter settings")
-            .await?;
+        schema::check_meta(
+            &pool,
+            "profile",
+            &config.profile,
+            "chunker/segmenter settings",
+        )
+        .await?;
         let lock_key = format!("ragcore:kb:{}", pool.schema().unwrap_or("public"));
         Ok(PostgresStore {
             inner: Arc::new(Inner {

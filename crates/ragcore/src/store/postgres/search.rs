@@ -238,7 +238,11 @@ pub(super) async fn lexical_search(
         .collect())
 }
 
-pub(super) async fn term_stats(inner: &Inner, scope: &Scope, terms: &[String]) -> Result<TermStats> {
+pub(super) async fn term_stats(
+    inner: &Inner,
+    scope: &Scope,
+    terms: &[String],
+) -> Result<TermStats> {
     let client = inner.pool.get().await?;
     let (tenant_live, _) = live_counts(&client, &scope.tenant).await?;
     if tenant_live == 0 {

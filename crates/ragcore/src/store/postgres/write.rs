@@ -96,7 +96,14 @@ pub(super) async fn apply_upsert(
 ) -> Result<UpsertResult> {
     let version = begin_version(&tx, lock_key).await?;
     let res = write_tenant(&tx, version, req).await?;
-    finish_version(tx, version, &req.note, res, std::slice::from_ref(&req.tenant)).await
+    finish_version(
+        tx,
+        version,
+        &req.note,
+        res,
+        std::slice::from_ref(&req.tenant),
+    )
+    .await
 }
 
 fn json_of<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -190,7 +197,11 @@ pub(super) async fn write_tenant(
         let kept: Vec<(i64, i32)> = rec
             .chunks
             .iter()
-            .filter_map(|c| existing.get(&c.chunk.id).map(|row| (*row, c.chunk.ordinal as i32)))
+            .filter_map(|c| {
+                existing
+                    .get(&c.chunk.id)
+                    .map(|row| (*row, c.chunk.ordinal as i32))
+            })
             .collect();
         if !kept.is_empty() {
             let rows: Vec<i64> = kept.iter().map(|k| k.0).collect();
@@ -204,7 +215,11 @@ pub(super) async fn write_tenant(
             .map_err(map_err)?;
         }
         let mut pending = Vec::new();
-        for c in rec.chunks.iter().filter(|c| !existing.contains_key(&c.chunk.id)) {
+        for c in rec
+            .chunks
+            .iter()
+            .filter(|c| !existing.contains_key(&c.chunk.id))
+        {
             let Some(vector) = &c.vector else {
                 return Err(Error::Internal(format!(
                     "chunk {} of {} has no vector",
@@ -268,7 +283,14 @@ pub(super) async fn apply_delete(
             res.chunks_removed += n;
         }
     }
-    finish_version(tx, version, "delete", res, std::slice::from_ref(&req.tenant)).await
+    finish_version(
+        tx,
+        version,
+        "delete",
+        res,
+        std::slice::from_ref(&req.tenant),
+    )
+    .await
 }
 
 async fn close_history(tx: &Transaction<'_>, v: i64, tenant: &str, doc_id: &str) -> Result<()> {
