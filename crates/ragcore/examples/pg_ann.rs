@@ -9,6 +9,7 @@
 //! cargo run --release -p ragcore --features postgres --example pg_ann      # 20,000 vectors
 //! PG_ANN_VECTORS=5000 PG_ANN_QUERIES=200 cargo run --release -p ragcore --features postgres --example pg_ann
 //! ```
+//! `PG_ANN_KEEP=1` keeps the schema `bench_pg_ann` for inspection (e.g. `EXPLAIN`).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -266,11 +267,13 @@ async fn main() -> ragcore::Result<()> {
         );
         measure(name, store, &qvecs, &truth).await?;
     }
-    admin
-        .get()
-        .await?
-        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .await
-        .map_err(ragcore::postgres::map_err)?;
+    if std::env::var("PG_ANN_KEEP").as_deref() != Ok("1") {
+        admin
+            .get()
+            .await?
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await
+            .map_err(ragcore::postgres::map_err)?;
+    }
     Ok(())
 }
