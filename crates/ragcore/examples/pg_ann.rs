@@ -265,6 +265,36 @@ async fn main() -> ragcore::Result<()> {
             "{name:<10} loaded {n} vectors in {:.1}s",
             t.elapsed().as_secs_f64()
         );
+        if name == "pgvector" {
+            // Fresh statistics (autovacuum would get there), then show which plan a search gets.
+            let client = admin.get().await?;
+            client
+                .batch_execute(&format!("ANALYZE {schema}.kb_chunks"))
+                .await
+                .map_err(ragcore::postgres::map_err)?;
+            let literal = format!(
+                "[{}]",
+                qvecs[0]
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let plan = client
+                .query(
+                    &format!(
+                        "EXPLAIN SELECT c.id FROM {schema}.kb_chunks c WHERE c.tenant = 'bench' \
+                         AND c.version_removed IS NULL AND (c.acl_open OR c.acl && '{{}}'::text[]) \
+                         ORDER BY c.embedding <#> '{literal}'::vector LIMIT 10"
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(ragcore::postgres::map_err)?;
+            let plan: Vec<String> = plan.iter().map(|r| r.get::<_, String>(0)).collect();
+            let uses = plan.iter().any(|l| l.contains("kb_chunks_hnsw"));
+            println!("pgvector   plan uses the HNSW index: {uses}");
+        }
         measure(name, store, &qvecs, &truth).await?;
     }
     if std::env::var("PG_ANN_KEEP").as_deref() != Ok("1") {

@@ -88,8 +88,11 @@ fn ddl(dims: usize, ann: &AnnConfig) -> String {
             acl             TEXT[] NOT NULL,
             embedding       vector({dims}) NOT NULL,
             terms           TSVECTOR NOT NULL,
-            n_terms         INTEGER NOT NULL
+            n_terms         INTEGER NOT NULL,
+            acl_open        BOOLEAN GENERATED ALWAYS AS (cardinality(acl) = 0) STORED
         );
+        ALTER TABLE kb_chunks ADD COLUMN IF NOT EXISTS
+            acl_open BOOLEAN GENERATED ALWAYS AS (cardinality(acl) = 0) STORED;
         CREATE UNIQUE INDEX IF NOT EXISTS kb_chunks_live
             ON kb_chunks(tenant, chunk_id) WHERE version_removed IS NULL;
         CREATE INDEX IF NOT EXISTS kb_chunks_by_doc
