@@ -16,6 +16,21 @@ step "Rust tests (workspace; the bindings are tested through their own languages
 cargo test "${pkgs[@]}" --all-targets
 cargo test "${pkgs[@]}" --doc
 
+# The PostgreSQL backend (feature `postgres`, built once for both packages): the conformance
+# suite, lost connections and the multi-process test against the server at RAGCORE_PG_URL
+# (`eval "$(scripts/pg.sh start)"`; .ci/run starts it and sets RAGCORE_REQUIRE_PG=1).
+pg_pkgs=(-p ragcore -p ragcore-cli --features ragcore-cli/postgres)
+if [ -n "${RAGCORE_PG_URL:-}" ]; then
+  step "PostgreSQL backend (conformance suite, lost connections, multi-process) at $RAGCORE_PG_URL"
+  cargo test "${pg_pkgs[@]}" --test conformance_postgres --test postgres_multiprocess -- --nocapture
+  cargo test "${pg_pkgs[@]}" --lib -- postgres
+elif [ "${RAGCORE_REQUIRE_PG:-0}" = "1" ]; then
+  echo "RAGCORE_REQUIRE_PG=1 but RAGCORE_PG_URL is not set: run eval \"\$(scripts/pg.sh start)\"" >&2
+  exit 1
+else
+  step "PostgreSQL backend skipped (RAGCORE_PG_URL not set; see docs/postgres.md)"
+fi
+
 step "Demo on the embedded default (must refuse the UFO question)"
 demo_out="$("${CARGO_TARGET_DIR:-target}/debug/ragcore" demo)"
 printf '%s\n' "$demo_out"

@@ -8,6 +8,7 @@ mod golden_cmd;
 mod knowledge;
 mod local;
 mod observe_cmd;
+mod pg;
 mod prompt_cmd;
 mod render;
 mod serve;
@@ -27,6 +28,8 @@ use ragcore::{AskRequest, IngestRequest, LocalOptions, Pipeline, Scope};
     about = "Operable retrieval-augmented QA: ingest, ask, evaluate."
 )]
 struct Cli {
+    #[command(flatten)]
+    database: pg::DatabaseArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -157,6 +160,10 @@ enum Command {
         /// Print the answer as JSON.
         #[arg(long)]
         json: bool,
+        /// Ask the question this many times in this one process (a load probe; with `--json`
+        /// one answer per line).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
     },
     /// Show the passages a question retrieves.
     Retrieve {
@@ -201,6 +208,9 @@ enum Command {
     Report(observe_cmd::ReportArgs),
     /// Serve the knowledge base over HTTP (OpenAI-compatible gateway; see docs/server.md).
     Serve(serve::ServeArgs),
+    /// Copy a local knowledge base into PostgreSQL (documents, chunks, vectors; nothing is
+    /// re-embedded) as one new version, and check the counts (see docs/postgres.md).
+    Migrate(pg::MigrateArgs),
 }
 
 fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
@@ -209,6 +219,9 @@ fn scope(kb: &KbArgs, principals: Vec<String>) -> Scope {
 
 /// Opens a local knowledge base with the models configured in the environment.
 pub(crate) async fn open(dir: &std::path::Path) -> Result<Pipeline> {
+    if let Some(db) = pg::database() {
+        return pg::open(db).await;
+    }
     let prices = match std::env::var_os("RAGCORE_PRICES") {
         Some(path) => Some(ragcore::PriceTable::with_overrides(std::path::Path::new(
             &path,
@@ -227,6 +240,7 @@ pub(crate) async fn open(dir: &std::path::Path) -> Result<Pipeline> {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    pg::set_database(cli.database)?;
     match cli.command {
         Command::Ingest {
             kb,
@@ -376,15 +390,21 @@ async fn run(cli: Cli) -> Result<()> {
             question,
             principals,
             json,
+            repeat,
         } => {
             let p = open(&kb.kb).await?;
-            let answer = p
-                .ask(AskRequest::new(question, scope(&kb, principals)))
-                .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
-            } else {
-                render::answer(&answer);
+            let scope = scope(&kb, principals);
+            for _ in 0..repeat.max(1) {
+                let answer = p
+                    .ask(AskRequest::new(question.clone(), scope.clone()))
+                    .await?;
+                if json && repeat > 1 {
+                    println!("{}", serde_json::to_string(&answer)?);
+                } else if json {
+                    println!("{}", serde_json::to_string_pretty(&answer)?);
+                } else {
+                    render::answer(&answer);
+                }
             }
         }
         Command::Retrieve {
@@ -424,6 +444,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Alerts(args) => observe_cmd::alerts(args).await?,
         Command::Report(args) => observe_cmd::report(args).await?,
         Command::Serve(args) => serve::run(args).await?,
+        Command::Migrate(args) => pg::migrate(args).await?,
     }
     Ok(())
 }

@@ -49,6 +49,8 @@ pub use local::{chat_from_env, embedder_from_env, LocalOptions};
 pub use pipeline::{
     AskRequest, IngestError, IngestReport, IngestRequest, Pipeline, PipelineBuilder, PipelineConfig,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PgConfig, PgPool, PostgresOptions};
 pub use prompt::PromptRegistry;
 pub use retrieve::{Fusion, RetrievalConfig};
 pub use store::{LocalStore, VectorStore};

@@ -126,12 +126,8 @@ impl Pipeline {
         timings.insert("guard_input".to_string(), ms(t));
 
         let snapshot = self.read_snapshot().await; // one KB version for version and retrieval
-        let kb_version = self.inner.store.kb_version().await?;
-        let mut retrieval = self
-            .inner
-            .retriever
-            .retrieve(&crate::guard::strip_placeholders(&question), &scope)
-            .instrument(tracing::info_span!("ragcore.retrieve"))
+        let (kb_version, mut retrieval) = self
+            .retrieve_one_version(&crate::guard::strip_placeholders(&question), &scope)
             .await?;
         drop(snapshot);
         self.scan_passages(&mut retrieval, &mut verdicts);

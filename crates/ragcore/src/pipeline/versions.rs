@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::store::{ReplaceVectorsRequest, RollbackRequest, UpsertResult};
 use crate::types::validate_ident;
 
+/// How often retrieval is retried when another process commits during it.
+pub(crate) const SNAPSHOT_TRIES: usize = 8;
+
 /// The shared/exclusive gate between readers (retrieval) and writers (commits).
 pub(crate) type KbGate = tokio::sync::RwLock<()>;
 
@@ -38,6 +41,42 @@ impl Pipeline {
     /// done).
     pub(crate) async fn read_snapshot(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
         self.inner.kb_gate.read().await
+    }
+
+    /// Reads the KB version and retrieves. When other processes write to the store
+    /// ([`crate::VectorStore::concurrent_writers`]) the version is read again afterwards: every
+    /// search statement saw one committed state, and if the version did not move they all saw
+    /// `version`; if it moved, retrieval runs again (up to [`SNAPSHOT_TRIES`] times).
+    pub(crate) async fn retrieve_one_version(
+        &self,
+        question: &str,
+        scope: &crate::types::Scope,
+    ) -> Result<(u64, crate::retrieve::Retrieval)> {
+        use tracing::Instrument;
+        let store = &self.inner.store;
+        let mut tries = 0;
+        loop {
+            let version = store.kb_version().await?;
+            let retrieval = self
+                .inner
+                .retriever
+                .retrieve(question, scope)
+                .instrument(tracing::info_span!("ragcore.retrieve"))
+                .await?;
+            if !store.concurrent_writers() || store.kb_version().await? == version {
+                return Ok((version, retrieval));
+            }
+            tries += 1;
+            if tries >= SNAPSHOT_TRIES {
+                return Err(Error::Unavailable {
+                    service: "knowledge base".into(),
+                    message: format!(
+                        "the knowledge base changed during each of {SNAPSHOT_TRIES} retrievals; retry"
+                    ),
+                });
+            }
+            tracing::debug!(target: "ragcore::retrieve", version, "KB version moved during retrieval; retrieving again");
+        }
     }
 
     /// Holds the snapshot gate exclusively (writers: around the commit and index update).

@@ -7,9 +7,11 @@
 //! concurrent creators with an advisory lock, so two processes starting at once do not race.
 
 mod ops;
+mod pipeline;
 mod pool;
 mod row;
 
 pub use ops::PgOps;
+pub use pipeline::PostgresOptions;
 pub use pool::{map_err, PgConfig, PgPool};
 pub(crate) use row::col;

@@ -2,6 +2,10 @@
 //! retrieval fuses. [`LocalStore`] is the embedded default (SQLite + HNSW).
 
 pub mod local;
+#[cfg(feature = "postgres")]
+pub mod migrate;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -11,6 +15,8 @@ use crate::error::Result;
 use crate::types::{Chunk, Document, DocumentKind, Scope};
 
 pub use local::{AnnConfig, LocalStore, LocalStoreConfig};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, PostgresStoreConfig};
 
 /// A chunk ready to store; `vector` is `None` when the store already holds this chunk id for
 /// the tenant (its vector is kept).
@@ -319,4 +325,12 @@ pub trait VectorStore: Send + Sync {
     /// Fixes what can be fixed without the source documents (derived indexes, stray rows) and
     /// returns what `verify` finds afterwards.
     async fn repair(&self) -> Result<VerifyReport>;
+
+    /// True when other processes may commit to this store between two reads (a shared
+    /// database). The pipeline then re-reads [`VectorStore::kb_version`] after retrieval and
+    /// retrieves again when it moved, so an answer's citations come from one version. The
+    /// embedded store is written by its own process only (default `false`).
+    fn concurrent_writers(&self) -> bool {
+        false
+    }
 }

@@ -3,6 +3,7 @@
 //! graph next to it is a derived index rebuilt or caught up from SQLite on open.
 
 mod ann;
+mod export;
 mod history;
 mod ledger;
 mod schema;
@@ -198,6 +199,17 @@ impl LocalStore {
     /// The knowledge base directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// Every live document of every tenant with its chunks, stored vectors and BM25 terms, one
+    /// request per tenant (for copying the knowledge base into another store; nothing is
+    /// re-embedded).
+    pub async fn export_live(&self) -> Result<Vec<UpsertRequest>> {
+        self.blocking(|inner| {
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            export::live_requests(&conn, inner.fingerprint.dimensions)
+        })
+        .await
     }
 
     /// Number of vectors in the HNSW graph, tombstones included.
