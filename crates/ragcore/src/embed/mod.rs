@@ -76,6 +76,15 @@ pub trait Embedder: Send + Sync {
 
     /// Embeds a batch of texts.
     async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse>;
+
+    /// How many texts one [`Embedder::embed`] call should carry to keep this embedder fully
+    /// busy (for a remote API: its batch size × concurrency, with headroom); `None` when any
+    /// size will do. Callers that embed many texts (ingest, re-embedding) send at least this
+    /// many per call, so that an embedder's own batching and concurrency are not starved by a
+    /// caller sending one small batch at a time.
+    fn texts_per_call_hint(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Scales a vector to unit length in place (a zero vector stays zero).

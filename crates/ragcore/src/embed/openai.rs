@@ -231,4 +231,15 @@ impl Embedder for OpenAiEmbedder {
         }
         Ok(resp)
     }
+
+    /// Four rounds of `concurrency` full batches: one call keeps every slot busy, and the
+    /// wait for a call's slowest request is paid once per four rounds, not once per batch.
+    fn texts_per_call_hint(&self) -> Option<usize> {
+        Some(
+            self.config
+                .batch_size
+                .saturating_mul(self.config.concurrency)
+                .saturating_mul(4),
+        )
+    }
 }

@@ -142,6 +142,13 @@ fn content_hash(d: &Document) -> String {
 }
 
 impl Pipeline {
+    /// Texts per embedding call: the configured `embed_batch`, raised to what the embedder
+    /// needs to keep its own batches and concurrency busy.
+    pub(crate) fn texts_per_embed_call(&self) -> usize {
+        let hint = self.inner.embedder.texts_per_call_hint().unwrap_or(0);
+        self.inner.config.embed_batch.max(hint).max(1)
+    }
+
     /// Loads, chunks, embeds (only chunks the store does not already hold) and stores documents
     /// as one new knowledge-base version. Bad files and rows are reported in
     /// [`IngestReport::errors`]; everything else is ingested.
@@ -317,7 +324,7 @@ impl Pipeline {
                     }
                 }
             }
-            for batch in todo.chunks(self.inner.config.embed_batch) {
+            for batch in todo.chunks(self.texts_per_embed_call()) {
                 let resp = self
                     .inner
                     .embedder

@@ -60,7 +60,7 @@ pub struct PipelineConfig {
     /// Answer from the passages (flagged `degraded`) when the chat model fails, instead of
     /// returning the error.
     pub degrade_on_model_error: bool,
-    /// Texts per embedding call at ingest.
+    /// Texts per embedding call at ingest (raised to the embedder's `texts_per_call_hint`).
     pub embed_batch: usize,
     /// Answers whose groundedness score (0..1) is below this get an annotated `groundedness`
     /// verdict.

@@ -118,7 +118,7 @@ impl Pipeline {
             ..Default::default()
         };
         let mut vectors = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.inner.config.embed_batch) {
+        for batch in texts.chunks(self.texts_per_embed_call()) {
             let resp = self
                 .inner
                 .embedder
