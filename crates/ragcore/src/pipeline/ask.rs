@@ -226,11 +226,12 @@ impl Pipeline {
             return;
         };
         let mut flagged = Vec::new();
+        let scans = &self.inner.passage_scans;
         retrieval.hits.retain(|h| {
-            let r = scanner.analyze_document(&h.text);
-            let keep = r.score < scanner.threshold();
+            let score = scans.score(scanner, &h.chunk_id, &h.text);
+            let keep = score < scanner.threshold();
             if !keep {
-                flagged.push(format!("{} ({:.2})", h.document_id, r.score));
+                flagged.push(format!("{} ({score:.2})", h.document_id));
             }
             keep
         });

@@ -8,6 +8,7 @@ mod guarding;
 mod ingest;
 mod ops;
 mod output;
+mod passage_scan;
 mod rerank;
 mod stream;
 
@@ -289,6 +290,7 @@ impl PipelineBuilder {
                 config: self.config,
                 kb_gate: versions::KbGate::default(),
                 drift: self.drift,
+                passage_scans: passage_scan::PassageScans::default(),
             }),
         })
     }
@@ -315,6 +317,8 @@ struct Inner {
     /// Readers (retrieval) vs writers (commits): see `versions.rs`.
     kb_gate: versions::KbGate,
     drift: Option<Arc<dyn DriftLog>>,
+    /// Injection scores of passages already scanned.
+    passage_scans: passage_scan::PassageScans,
 }
 
 /// The RAG pipeline. Cheap to clone; all methods take `&self` and may run concurrently.

@@ -153,7 +153,10 @@ impl Pipeline {
             .config(options.config);
         if let Some(c) = options.cache {
             c.validate()?;
-            b = b.cache(Arc::new(AnswerCache::with_store(c, ops.cache_store.clone())));
+            b = b.cache(Arc::new(AnswerCache::with_store(
+                c,
+                ops.cache_store.clone(),
+            )));
         }
         for g in options.input_guards {
             b = b.input_guard(g);
