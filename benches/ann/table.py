@@ -15,7 +15,9 @@ def load(paths):
             for line in f:
                 line = line.strip()
                 if line.startswith("{"):
-                    rows.append(json.loads(line))
+                    r = json.loads(line)
+                    if "lib" in r:
+                        rows.append(r)
     return rows
 
 

@@ -8,10 +8,7 @@
 //!     [--threads 1,2] [--build-threads 2] [--m 16] [--efc 200] [--reps 2]
 //! ```
 //! Prints one JSON object per measurement on stdout (build, search, filtered).
-//!
-//! `--legacy` emulates the planner before the benchmark (lib `ragcore-legacy`): no over-fetch,
-//! no walk-vs-scan cost comparison, and a filtered walk even for an unfiltered scope (one row of
-//! the unfiltered index gets an ACL, which disables the unfiltered plan).
+
 //!
 //! Filtered search: row `i` belongs to bucket `(i * 7919) % 100`; buckets 0 (1%), 1..=10 (10%)
 //! and 11..=60 (50%) are three tenants, the rest a fourth, so each filtered query sees exactly
@@ -192,8 +189,7 @@ fn main() -> R<()> {
     let efc: usize = arg(&args, "--efc", "200").parse()?;
     let reps: usize = arg(&args, "--reps", "2").parse()?;
     let filtered_efs = list(&arg(&args, "--filtered-ef", "64,128"));
-    let legacy = args.iter().any(|a| a == "--legacy");
-    let lib = if legacy { "ragcore-legacy" } else { "ragcore" };
+    let lib = "ragcore";
 
     let data = load(&dir)?;
     let nq = data.queries.len() / data.dim;
@@ -205,15 +201,7 @@ fn main() -> R<()> {
         ef_construction: efc,
         ..AnnConfig::default()
     };
-    let config = if legacy {
-        AnnConfig {
-            overfetch_min_share: f32::INFINITY,
-            walk_cost_per_ef: 0,
-            ..config
-        }
-    } else {
-        config
-    };
+
 
     // Build: every row in tenant 0 (the unfiltered case), as the store inserts them.
     let items: Vec<(i64, Vec<f32>, Visibility)> = (0..data.n)
@@ -234,15 +222,7 @@ fn main() -> R<()> {
     pool(build_threads)?.install(|| idx.insert(items))?;
     let build_s = t.elapsed().as_secs_f64();
     let rss1 = rss_bytes();
-    if legacy {
-        idx.set_visibility(
-            data.n as i64,
-            Visibility {
-                tenant: 0,
-                acl: Some(vec!["legacy".to_string()].into()),
-            },
-        );
-    }
+
     println!(
         "{}",
         serde_json::json!({"lib": lib, "kind": "build", "threads": build_threads, "n": data.n,

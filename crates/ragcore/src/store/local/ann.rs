@@ -16,6 +16,7 @@ use hnsw_rs::prelude::{AnnT, DistDot, Hnsw};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::graph_search::FlatGraph;
 use crate::error::{Error, Result};
 
 /// Tuning of the HNSW graph and of the filtered-search planner.
@@ -34,10 +35,6 @@ pub struct AnnConfig {
     pub exact_fraction: f32,
     /// Rebuild the graph when removed chunks exceed this share of it.
     pub compact_fraction: f32,
-    /// When a scope sees at least this share of the graph, search it unfiltered for
-    /// `ef / share` candidates and filter those (a filtered walk in hnsw_rs has no early stop).
-    #[serde(default = "default_overfetch_min_share")]
-    pub overfetch_min_share: f32,
     /// Distance evaluations a graph walk costs per unit of `ef` (about 2M), for the planner's
     /// choice between a walk and an exact scan of the vectors a scope sees; 0 turns the cost
     /// comparison off (only `exact_max` and `exact_fraction` then choose the scan).
@@ -49,9 +46,7 @@ fn default_walk_cost_per_ef() -> usize {
     32
 }
 
-fn default_overfetch_min_share() -> f32 {
-    0.2
-}
+
 
 impl Default for AnnConfig {
     fn default() -> Self {
@@ -62,7 +57,6 @@ impl Default for AnnConfig {
             exact_max: 4096,
             exact_fraction: 0.1,
             compact_fraction: 0.25,
-            overfetch_min_share: default_overfetch_min_share(),
             walk_cost_per_ef: default_walk_cost_per_ef(),
         }
     }
@@ -105,6 +99,8 @@ pub struct AnnIndex {
     dimensions: usize,
     /// Dropped explicitly on this process's rayon pool (see `Drop`).
     graph: ManuallyDrop<Hnsw<'static, f32, DistDot>>,
+    /// The same graph as dense arrays, which every search walks (see `graph_search.rs`).
+    flat: FlatGraph,
     /// Vectors by row id (for the exact path and for rebuilding).
     vectors: FxHashMap<i64, Box<[f32]>>,
     /// Live vectors only: a removed chunk is dropped from here and so filtered out of every search.
@@ -142,6 +138,7 @@ impl AnnIndex {
             config,
             dimensions,
             graph: ManuallyDrop::new(graph),
+            flat: FlatGraph::empty(dimensions),
             vectors: FxHashMap::default(),
             visible: FxHashMap::default(),
             per_tenant: HashMap::new(),
@@ -190,6 +187,7 @@ impl AnnIndex {
             }
         }
         self.graph.set_searching_mode(true);
+        self.flat = FlatGraph::from_hnsw(&self.graph, self.dimensions);
         self.in_graph += items.len();
         for (rowid, v, vis) in items {
             self.max_rowid = self.max_rowid.max(rowid);
@@ -258,12 +256,11 @@ impl AnnIndex {
     /// The planner, cheapest first:
     /// - *exact*: when the scope sees few vectors (`exact_max`, `exact_fraction`) or when a scan
     ///   of them costs fewer distance evaluations than the graph walk would
-    ///   (`ef × walk_cost_per_ef`, with `ef` widened by the share the scope sees);
+    ///   (`ef × walk_cost_per_ef`, with `ef` widened by 1/sqrt of the share the scope sees);
     /// - *unfiltered walk*: when the scope sees every vector of the graph (one tenant, no ACL,
-    ///   no tombstones), the plain HNSW search with its early stop;
-    /// - *over-fetch*: when the scope sees at least `overfetch_min_share` of the graph, an
-    ///   unfiltered walk for `ef / share` candidates, then the visibility filter;
-    /// - *filtered walk*: otherwise, or when the over-fetch kept fewer than `k`.
+    ///   no tombstones), the plain HNSW search;
+    /// - *filtered walk*: otherwise, with `ef` widened by 1/sqrt(share); only visible
+    ///   rows enter the results, the walk stops once `ef` of them are nearer than any candidate.
     pub fn search(
         &self,
         query: &[f32],
@@ -280,7 +277,9 @@ impl AnnIndex {
         }
         let share = tenant_total as f32 / self.in_graph.max(1) as f32;
         let base_ef = self.config.ef_search.max(2 * k);
-        let ef = ((base_ef as f32 / share.max(0.05)).ceil() as usize).min(MAX_EF);
+        // Only visible rows enter a filtered walk's results, so its `ef` needs widening only for
+        // the graph's connectivity through invisible rows: by 1/sqrt(share).
+        let ef = ((base_ef as f32 / share.max(0.0025).sqrt()).ceil() as usize).min(MAX_EF);
         let walk_cost = ef.saturating_mul(self.config.walk_cost_per_ef);
         if tenant_total <= self.config.exact_max
             || share < self.config.exact_fraction
@@ -294,36 +293,18 @@ impl AnnIndex {
                 .get(&(id as i64))
                 .is_some_and(|v| v.allows(tenant, principals))
         };
-        if tenant_total == self.in_graph && acl_rows == 0 {
+        let found = if tenant_total == self.in_graph && acl_rows == 0 {
             // Every vector in the graph is live and this tenant's: nothing to filter.
-            return self
-                .graph
-                .search(query, k, base_ef)
-                .into_iter()
-                .map(to_neighbour)
-                .take(k)
-                .collect();
-        }
-        if share >= self.config.overfetch_min_share {
-            let found: Vec<Neighbour> = self
-                .graph
-                .search(query, ef, ef)
-                .into_iter()
-                .filter(|n| allowed(n.d_id))
-                .map(to_neighbour)
-                .take(k)
-                .collect();
-            if found.len() == k {
-                return found;
-            }
-        }
-        let filter = |id: &usize| allowed(*id);
-        self.graph
-            .search_filter(query, k, ef, Some(&filter))
+            self.flat.search(query, k, base_ef, None)
+        } else {
+            self.flat.search(query, k, ef, Some(&allowed))
+        };
+        found
             .into_iter()
-            .filter(|n| allowed(n.d_id))
-            .map(to_neighbour)
-            .take(k)
+            .map(|(id, similarity)| Neighbour {
+                rowid: id as i64,
+                similarity,
+            })
             .collect()
     }
 
@@ -445,10 +426,12 @@ impl AnnIndex {
             return None;
         }
         graph.set_searching_mode(true);
+        let flat = FlatGraph::from_hnsw(&graph, dimensions);
         let idx = AnnIndex {
             config,
             dimensions,
             graph: ManuallyDrop::new(graph),
+            flat,
             vectors: FxHashMap::default(),
             visible: FxHashMap::default(),
             per_tenant: HashMap::new(),
@@ -473,12 +456,6 @@ impl AnnIndex {
 /// The widest candidate list a search uses.
 const MAX_EF: usize = 4096;
 
-fn to_neighbour(n: hnsw_rs::prelude::Neighbour) -> Neighbour {
-    Neighbour {
-        rowid: n.d_id as i64,
-        similarity: 1.0 - n.distance,
-    }
-}
 
 /// Dot product with eight independent accumulators, which the compiler turns into SIMD.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -637,8 +614,8 @@ mod tests {
     fn every_plan_keeps_recall_and_returns_only_visible_rows() {
         let n = 3000;
         let vs = vectors(n, 7);
-        // Tenant 1: 60% of the rows and tenant 2: 35% (over-fetch), tenant 3: 5% (below
-        // overfetch_min_share: the filtered walk); rows 0..300 of tenant 1 carry an ACL.
+        // Tenants 1 (60% of the rows), 2 (35%) and 3 (5%) take the filtered walk; rows 0..300
+        // of tenant 1 carry an ACL.
         let items: Vec<(i64, Vec<f32>, Visibility)> = vs
             .iter()
             .enumerate()

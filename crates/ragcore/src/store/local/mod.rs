@@ -3,6 +3,7 @@
 //! graph next to it is a derived index rebuilt or caught up from SQLite on open.
 
 mod ann;
+mod graph_search;
 mod history;
 mod ledger;
 mod schema;
