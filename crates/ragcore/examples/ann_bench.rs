@@ -99,7 +99,9 @@ fn list(s: &str) -> Vec<usize> {
 }
 
 fn pool(threads: usize) -> R<rayon::ThreadPool> {
-    Ok(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?)
+    Ok(rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?)
 }
 
 /// Runs every query once on `threads` threads, `reps` times; returns (best qps, results).
@@ -117,9 +119,7 @@ fn run_queries(
     for _ in 0..reps.max(1) {
         let t = Instant::now();
         let res: Vec<Vec<i64>> = if threads == 1 {
-            (0..nq)
-                .map(|q| search_one(idx, data, q, tenant))
-                .collect()
+            (0..nq).map(|q| search_one(idx, data, q, tenant)).collect()
         } else {
             p.install(|| {
                 (0..nq)
@@ -194,14 +194,18 @@ fn main() -> R<()> {
     let data = load(&dir)?;
     let nq = data.queries.len() / data.dim;
     let truth: Vec<Vec<i64>> = (0..nq)
-        .map(|q| data.gt[q * K..(q + 1) * K].iter().map(|&i| i as i64).collect())
+        .map(|q| {
+            data.gt[q * K..(q + 1) * K]
+                .iter()
+                .map(|&i| i as i64)
+                .collect()
+        })
         .collect();
     let config = AnnConfig {
         max_connections: m,
         ef_construction: efc,
         ..AnnConfig::default()
     };
-
 
     // Build: every row in tenant 0 (the unfiltered case), as the store inserts them.
     let items: Vec<(i64, Vec<f32>, Visibility)> = (0..data.n)

@@ -46,8 +46,6 @@ fn default_walk_cost_per_ef() -> usize {
     32
 }
 
-
-
 impl Default for AnnConfig {
     fn default() -> Self {
         AnnConfig {
@@ -456,7 +454,6 @@ impl AnnIndex {
 /// The widest candidate list a search uses.
 const MAX_EF: usize = 4096;
 
-
 /// Dot product with eight independent accumulators, which the compiler turns into SIMD.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
@@ -640,7 +637,10 @@ mod tests {
             for q in &queries {
                 for hit in idx.search(q, 10, tenant, principals) {
                     let i = (hit.rowid - 1) as usize;
-                    assert!(idx.visible[&hit.rowid].allows(tenant, principals), "row {i}");
+                    assert!(
+                        idx.visible[&hit.rowid].allows(tenant, principals),
+                        "row {i}"
+                    );
                 }
             }
         }
@@ -650,7 +650,11 @@ mod tests {
         for q in &queries {
             for t in [1, 2, 3] {
                 for hit in idx.search(q, 10, t, &hr) {
-                    assert!(!removed.contains(&hit.rowid), "tombstone {} returned", hit.rowid);
+                    assert!(
+                        !removed.contains(&hit.rowid),
+                        "tombstone {} returned",
+                        hit.rowid
+                    );
                 }
             }
         }
