@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 use hnsw_rs::hnswio::HnswIo;
 use hnsw_rs::prelude::{AnnT, DistDot, Hnsw};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::graph_search::FlatGraph;
 use crate::error::{Error, Result};
 
 /// Tuning of the HNSW graph and of the filtered-search planner.
@@ -33,6 +35,15 @@ pub struct AnnConfig {
     pub exact_fraction: f32,
     /// Rebuild the graph when removed chunks exceed this share of it.
     pub compact_fraction: f32,
+    /// Distance evaluations a graph walk costs per unit of `ef` (about 2M), for the planner's
+    /// choice between a walk and an exact scan of the vectors a scope sees; 0 turns the cost
+    /// comparison off (only `exact_max` and `exact_fraction` then choose the scan).
+    #[serde(default = "default_walk_cost_per_ef")]
+    pub walk_cost_per_ef: usize,
+}
+
+fn default_walk_cost_per_ef() -> usize {
+    32
 }
 
 impl Default for AnnConfig {
@@ -44,13 +55,15 @@ impl Default for AnnConfig {
             exact_max: 4096,
             exact_fraction: 0.1,
             compact_fraction: 0.25,
+            walk_cost_per_ef: default_walk_cost_per_ef(),
         }
     }
 }
 
 /// Who may see one vector.
 #[derive(Debug, Clone)]
-pub(crate) struct Visibility {
+pub struct Visibility {
+    /// Internal tenant number.
     pub tenant: u32,
     /// `None`: no ACL, visible to the whole tenant.
     pub acl: Option<Arc<[String]>>,
@@ -79,29 +92,38 @@ struct Manifest {
 }
 
 /// The vector index of one knowledge base.
-pub(crate) struct AnnIndex {
+pub struct AnnIndex {
     config: AnnConfig,
     dimensions: usize,
     /// Dropped explicitly on this process's rayon pool (see `Drop`).
     graph: ManuallyDrop<Hnsw<'static, f32, DistDot>>,
+    /// The same graph as dense arrays, which every search walks (see `graph_search.rs`).
+    flat: FlatGraph,
     /// Vectors by row id (for the exact path and for rebuilding).
-    vectors: HashMap<i64, Box<[f32]>>,
+    vectors: FxHashMap<i64, Box<[f32]>>,
     /// Live vectors only: a removed chunk is dropped from here and so filtered out of every search.
-    visible: HashMap<i64, Visibility>,
+    /// Looked up for every node a filtered walk visits, hence the fast (Fx) hash of the row id.
+    visible: FxHashMap<i64, Visibility>,
     /// Count of live vectors per tenant, for the planner.
     per_tenant: HashMap<u32, usize>,
+    /// Count of live vectors per tenant that carry an ACL: a tenant without any, owning every
+    /// vector of the graph, is searched without a filter.
+    per_tenant_acl: HashMap<u32, usize>,
     max_rowid: i64,
     in_graph: usize,
 }
 
 /// One nearest neighbour: database row id and cosine similarity.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Neighbour {
+pub struct Neighbour {
+    /// Database row id.
     pub rowid: i64,
+    /// Cosine similarity (inner product of normalised vectors).
     pub similarity: f32,
 }
 
 impl AnnIndex {
+    /// An empty index for `dimensions`-d vectors, sized for about `expected` of them.
     pub fn new(config: AnnConfig, dimensions: usize, expected: usize) -> Self {
         let graph = Hnsw::new(
             config.max_connections,
@@ -114,16 +136,24 @@ impl AnnIndex {
             config,
             dimensions,
             graph: ManuallyDrop::new(graph),
-            vectors: HashMap::new(),
-            visible: HashMap::new(),
+            flat: FlatGraph::empty(dimensions),
+            vectors: FxHashMap::default(),
+            visible: FxHashMap::default(),
             per_tenant: HashMap::new(),
+            per_tenant_acl: HashMap::new(),
             max_rowid: 0,
             in_graph: 0,
         }
     }
 
+    /// Vectors in the graph, tombstones included.
     pub fn graph_len(&self) -> usize {
         self.in_graph
+    }
+
+    /// Sets the search-time candidate list size (the recall / speed trade-off).
+    pub fn set_ef_search(&mut self, ef_search: usize) {
+        self.config.ef_search = ef_search.max(1);
     }
 
     /// Adds vectors (already normalised) with their visibility. Row ids must be new.
@@ -155,10 +185,11 @@ impl AnnIndex {
             }
         }
         self.graph.set_searching_mode(true);
+        self.flat = FlatGraph::from_hnsw(&self.graph, self.dimensions);
         self.in_graph += items.len();
         for (rowid, v, vis) in items {
             self.max_rowid = self.max_rowid.max(rowid);
-            *self.per_tenant.entry(vis.tenant).or_insert(0) += 1;
+            self.count(&vis, 1);
             self.visible.insert(rowid, vis);
             self.vectors.insert(rowid, v.into_boxed_slice());
         }
@@ -169,9 +200,7 @@ impl AnnIndex {
     pub fn remove(&mut self, rowids: &[i64]) {
         for id in rowids {
             if let Some(vis) = self.visible.remove(id) {
-                if let Some(n) = self.per_tenant.get_mut(&vis.tenant) {
-                    *n = n.saturating_sub(1);
-                }
+                self.count(&vis, -1);
             }
             self.vectors.remove(id);
         }
@@ -204,12 +233,32 @@ impl AnnIndex {
 
     /// Updates the ACL of live rows (when a document's ACL changes without its text changing).
     pub fn set_visibility(&mut self, rowid: i64, vis: Visibility) {
-        if let Some(old) = self.visible.get_mut(&rowid) {
-            *old = vis;
+        if let Some(old) = self.visible.remove(&rowid) {
+            self.count(&old, -1);
+            self.count(&vis, 1);
+            self.visible.insert(rowid, vis);
+        }
+    }
+
+    /// Adds (`delta` 1) or removes (-1) one live vector from the planner's counts.
+    fn count(&mut self, vis: &Visibility, delta: isize) {
+        let bump = |n: &mut usize| *n = n.saturating_add_signed(delta);
+        bump(self.per_tenant.entry(vis.tenant).or_insert(0));
+        if vis.acl.is_some() {
+            bump(self.per_tenant_acl.entry(vis.tenant).or_insert(0));
         }
     }
 
     /// The `k` nearest visible vectors for a scope, best first.
+    ///
+    /// The planner, cheapest first:
+    /// - *exact*: when the scope sees few vectors (`exact_max`, `exact_fraction`) or when a scan
+    ///   of them costs fewer distance evaluations than the graph walk would
+    ///   (`ef × walk_cost_per_ef`, with `ef` widened by 1/sqrt of the share the scope sees);
+    /// - *unfiltered walk*: when the scope sees every vector of the graph (one tenant, no ACL,
+    ///   no tombstones), the plain HNSW search;
+    /// - *filtered walk*: otherwise, with `ef` widened by 1/sqrt(share); only visible
+    ///   rows enter the results, the walk stops once `ef` of them are nearer than any candidate.
     pub fn search(
         &self,
         query: &[f32],
@@ -225,30 +274,35 @@ impl AnnIndex {
             return Vec::new();
         }
         let share = tenant_total as f32 / self.in_graph.max(1) as f32;
-        if tenant_total <= self.config.exact_max || share < self.config.exact_fraction {
+        let base_ef = self.config.ef_search.max(2 * k);
+        // Only visible rows enter a filtered walk's results, so its `ef` needs widening only for
+        // the graph's connectivity through invisible rows: by 1/sqrt(share).
+        let ef = ((base_ef as f32 / share.max(0.0025).sqrt()).ceil() as usize).min(MAX_EF);
+        let walk_cost = ef.saturating_mul(self.config.walk_cost_per_ef);
+        if tenant_total <= self.config.exact_max
+            || share < self.config.exact_fraction
+            || tenant_total <= walk_cost
+        {
             return self.exact(query, k, tenant, principals);
         }
-        let ef = ((self.config.ef_search.max(2 * k)) as f32 / share.max(0.05)).ceil() as usize;
-        let filter = |id: &usize| {
+        let acl_rows = self.per_tenant_acl.get(&tenant).copied().unwrap_or(0);
+        let allowed = |id: usize| {
             self.visible
-                .get(&(*id as i64))
+                .get(&(id as i64))
                 .is_some_and(|v| v.allows(tenant, principals))
         };
-        let found = self
-            .graph
-            .search_filter(query, k, ef.min(4096), Some(&filter));
+        let found = if tenant_total == self.in_graph && acl_rows == 0 {
+            // Every vector in the graph is live and this tenant's: nothing to filter.
+            self.flat.search(query, k, base_ef, None)
+        } else {
+            self.flat.search(query, k, ef, Some(&allowed))
+        };
         found
             .into_iter()
-            .filter(|n| {
-                self.visible
-                    .get(&(n.d_id as i64))
-                    .is_some_and(|v| v.allows(tenant, principals))
+            .map(|(id, similarity)| Neighbour {
+                rowid: id as i64,
+                similarity,
             })
-            .map(|n| Neighbour {
-                rowid: n.d_id as i64,
-                similarity: 1.0 - n.distance,
-            })
-            .take(k)
             .collect()
     }
 
@@ -370,13 +424,16 @@ impl AnnIndex {
             return None;
         }
         graph.set_searching_mode(true);
+        let flat = FlatGraph::from_hnsw(&graph, dimensions);
         let idx = AnnIndex {
             config,
             dimensions,
             graph: ManuallyDrop::new(graph),
-            vectors: HashMap::new(),
-            visible: HashMap::new(),
+            flat,
+            vectors: FxHashMap::default(),
+            visible: FxHashMap::default(),
             per_tenant: HashMap::new(),
+            per_tenant_acl: HashMap::new(),
             max_rowid: m.max_rowid,
             in_graph: m.count,
         };
@@ -385,11 +442,17 @@ impl AnnIndex {
 
     /// Registers a live row that the loaded graph already contains.
     pub fn adopt(&mut self, rowid: i64, vector: Vec<f32>, vis: Visibility) {
-        *self.per_tenant.entry(vis.tenant).or_insert(0) += 1;
+        if let Some(old) = self.visible.remove(&rowid) {
+            self.count(&old, -1);
+        }
+        self.count(&vis, 1);
         self.visible.insert(rowid, vis);
         self.vectors.insert(rowid, vector.into_boxed_slice());
     }
 }
+
+/// The widest candidate list a search uses.
+const MAX_EF: usize = 4096;
 
 /// Dot product with eight independent accumulators, which the compiler turns into SIMD.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -477,4 +540,165 @@ pub(crate) fn remove_persisted(dir: &Path) {
         }
     }
     let _ = std::fs::remove_file(manifest_path(dir));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIM: usize = 32;
+
+    /// Deterministic normalised vectors in a few clusters (so neighbours are meaningful).
+    fn vectors(n: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..8).map(|_| (0..DIM).map(|_| next()).collect()).collect();
+        (0..n)
+            .map(|i| {
+                let c = &centres[i % centres.len()];
+                let mut v: Vec<f32> = c.iter().map(|x| x + 0.6 * next()).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
+                v
+            })
+            .collect()
+    }
+
+    fn vis(tenant: u32, acl: Option<&[&str]>) -> Visibility {
+        Visibility {
+            tenant,
+            acl: acl.map(|a| a.iter().map(|s| s.to_string()).collect::<Vec<_>>().into()),
+        }
+    }
+
+    /// Forces the graph paths (no exact scan by size) so a small index exercises them.
+    fn graph_config() -> AnnConfig {
+        AnnConfig {
+            exact_max: 0,
+            exact_fraction: 0.0,
+            walk_cost_per_ef: 0,
+            ef_search: 64,
+            ..AnnConfig::default()
+        }
+    }
+
+    fn recall(idx: &AnnIndex, queries: &[Vec<f32>], tenant: u32, principals: &[String]) -> f64 {
+        let mut hit = 0;
+        let mut total = 0;
+        for q in queries {
+            let truth: Vec<i64> = idx
+                .exact(q, 10, tenant, principals)
+                .iter()
+                .map(|n| n.rowid)
+                .collect();
+            let found = idx.search(q, 10, tenant, principals);
+            assert_eq!(found.len(), truth.len(), "search returned too few");
+            for w in found.windows(2) {
+                assert!(w[0].similarity >= w[1].similarity, "not best first");
+            }
+            total += truth.len();
+            hit += found.iter().filter(|n| truth.contains(&n.rowid)).count();
+        }
+        hit as f64 / total as f64
+    }
+
+    #[test]
+    fn every_plan_keeps_recall_and_returns_only_visible_rows() {
+        let n = 3000;
+        let vs = vectors(n, 7);
+        // Tenants 1 (60% of the rows), 2 (35%) and 3 (5%) take the filtered walk; rows 0..300
+        // of tenant 1 carry an ACL.
+        let items: Vec<(i64, Vec<f32>, Visibility)> = vs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = match i % 20 {
+                    0..=11 => 1,
+                    12..=18 => 2,
+                    _ => 3,
+                };
+                let acl = (t == 1 && i < 300).then_some(&["hr"][..]);
+                (i as i64 + 1, v.clone(), vis(t, acl))
+            })
+            .collect();
+        let mut idx = AnnIndex::new(graph_config(), DIM, n);
+        idx.insert(items).unwrap();
+        let queries = vectors(50, 99);
+        let nobody: Vec<String> = Vec::new();
+        let hr = vec!["hr".to_string()];
+        for (tenant, principals) in [(1, &nobody), (1, &hr), (2, &nobody), (3, &nobody)] {
+            let r = recall(&idx, &queries, tenant, principals);
+            assert!(r >= 0.95, "tenant {tenant} {principals:?}: recall {r}");
+            for q in &queries {
+                for hit in idx.search(q, 10, tenant, principals) {
+                    let i = (hit.rowid - 1) as usize;
+                    assert!(
+                        idx.visible[&hit.rowid].allows(tenant, principals),
+                        "row {i}"
+                    );
+                }
+            }
+        }
+        // Tombstones are never returned, whichever plan runs.
+        let removed: Vec<i64> = (1..=n as i64).step_by(3).collect();
+        idx.remove(&removed);
+        for q in &queries {
+            for t in [1, 2, 3] {
+                for hit in idx.search(q, 10, t, &hr) {
+                    assert!(
+                        !removed.contains(&hit.rowid),
+                        "tombstone {} returned",
+                        hit.rowid
+                    );
+                }
+            }
+        }
+        assert!(recall(&idx, &queries, 1, &hr) >= 0.95);
+    }
+
+    #[test]
+    fn a_single_tenant_without_acls_is_searched_unfiltered_with_full_recall() {
+        let n = 2000;
+        let items = vectors(n, 3)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 + 1, v, vis(5, None)))
+            .collect();
+        let mut idx = AnnIndex::new(graph_config(), DIM, n);
+        idx.insert(items).unwrap();
+        let queries = vectors(40, 11);
+        assert!(recall(&idx, &queries, 5, &[]) >= 0.95);
+        // Another tenant sees nothing.
+        assert!(idx.search(&queries[0], 10, 6, &[]).is_empty());
+        // An ACL on one row takes the filtered plans: the row is hidden from others.
+        idx.set_visibility(1, vis(5, Some(&["legal"])));
+        assert_eq!(idx.per_tenant_acl.get(&5), Some(&1));
+        for q in &queries {
+            assert!(idx.search(q, 10, 5, &[]).iter().all(|h| h.rowid != 1));
+        }
+        let q1 = idx.vectors[&1].to_vec();
+        let legal = vec!["legal".to_string()];
+        assert_eq!(idx.search(&q1, 1, 5, &legal)[0].rowid, 1);
+    }
+
+    #[test]
+    fn the_planner_scans_exactly_when_a_walk_would_cost_more() {
+        let n = 3000;
+        let items = vectors(n, 5)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as i64 + 1, v, vis(if i % 10 == 0 { 1 } else { 2 }, None)))
+            .collect();
+        // Default planner: tenant 1 sees 300 rows, fewer than exact_max: exact, same as `exact`.
+        let mut idx = AnnIndex::new(AnnConfig::default(), DIM, n);
+        idx.insert(items).unwrap();
+        for q in vectors(20, 13) {
+            assert_eq!(idx.search(&q, 10, 1, &[]), idx.exact(&q, 10, 1, &[]));
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 mod ann;
 mod export;
+mod graph_search;
 mod history;
 mod ledger;
 mod schema;
@@ -19,6 +20,13 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use ann::AnnConfig;
+
+/// The vector index on its own, for the ANN benchmark (`examples/ann_bench.rs`): the same
+/// graph, visibility table and planner the store searches with. Not a stable API.
+#[doc(hidden)]
+pub mod ann_bench {
+    pub use super::ann::{AnnIndex, Neighbour, Visibility};
+}
 use ann::{AnnIndex, Visibility};
 use search::{fetch_chunks, fts_query, principals_json, DF_CAP, VISIBLE_SQL};
 use write::{apply_delete, apply_upsert};
