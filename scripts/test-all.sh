@@ -22,7 +22,8 @@ cargo test "${pkgs[@]}" --doc
 pg_pkgs=(-p ragcore -p ragcore-cli --features ragcore-cli/postgres)
 if [ -n "${RAGCORE_PG_URL:-}" ]; then
   step "PostgreSQL backend (conformance suite, lost connections, multi-process) at $RAGCORE_PG_URL"
-  cargo test "${pg_pkgs[@]}" --test conformance_postgres --test postgres_multiprocess -- --nocapture
+  cargo test "${pg_pkgs[@]}" --test conformance_postgres --test conformance_ops_postgres \
+    --test postgres_multiprocess -- --nocapture
   cargo test "${pg_pkgs[@]}" --lib -- postgres
 elif [ "${RAGCORE_REQUIRE_PG:-0}" = "1" ]; then
   echo "RAGCORE_REQUIRE_PG=1 but RAGCORE_PG_URL is not set: run eval \"\$(scripts/pg.sh start)\"" >&2
