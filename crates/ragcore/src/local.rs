@@ -22,7 +22,7 @@ use crate::guard::{
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::observe::{AlertEngine, Observer, SqliteEventLog};
-use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::pipeline::{Pipeline, PipelineBuilder, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
 use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
 use crate::store::{AnnConfig, LocalStore, LocalStoreConfig};
@@ -109,20 +109,13 @@ impl Pipeline {
         if let Some(engine) = options.alerts {
             observer = observer.with_alerts(engine);
         }
-        let injection = Arc::new(InjectionDetector::new()?);
-        let mut b = Pipeline::builder()
+        let mut b = with_default_guards(Pipeline::builder(), pii)?
             .embedder(embedder)
             .store(Arc::new(store))
             .chat(chat)
             .prompts(Arc::new(prompts))
             .cost(Arc::new(TableMeter::new(prices)))
             .budgets(Arc::new(budgets))
-            .input_guard(Arc::new(InputLengthGuard::default()))
-            .input_guard(Arc::new(SecretScanner::new()?))
-            .input_guard(injection.clone())
-            .input_guard(pii.clone())
-            .document_scanner(injection)
-            .leak_checker(pii)
             .drift_log(Arc::new(drift))
             .vault(Arc::new(vault))
             .observer(Arc::new(observer))
@@ -131,17 +124,49 @@ impl Pipeline {
             c.validate()?;
             b = b.cache(Arc::new(AnswerCache::new(c)));
         }
-        for g in options.input_guards {
-            b = b.input_guard(g);
-        }
-        for g in options.output_guards {
-            b = b.output_guard(g);
-        }
-        if let Some(r) = options.reranker {
-            b = b.reranker(r, DEFAULT_RERANK_DEPTH);
-        }
-        b.build()
+        with_extra_parts(
+            b,
+            options.input_guards,
+            options.output_guards,
+            options.reranker,
+        )
+        .build()
     }
+}
+
+/// The default guards of every opened pipeline (local or PostgreSQL): input length, secrets,
+/// prompt injection and PII on questions; injected passages withheld from prompts; personal
+/// data in answers that is not in the passages redacted (`pii` is shared with the observer).
+pub(crate) fn with_default_guards(
+    b: PipelineBuilder,
+    pii: Arc<PiiRedactor>,
+) -> Result<PipelineBuilder> {
+    let injection = Arc::new(InjectionDetector::new()?);
+    Ok(b.input_guard(Arc::new(InputLengthGuard::default()))
+        .input_guard(Arc::new(SecretScanner::new()?))
+        .input_guard(injection.clone())
+        .input_guard(pii.clone())
+        .document_scanner(injection)
+        .leak_checker(pii))
+}
+
+/// The caller's guards (after the default ones) and reranker.
+pub(crate) fn with_extra_parts(
+    mut b: PipelineBuilder,
+    input_guards: Vec<Arc<dyn Guardrail>>,
+    output_guards: Vec<Arc<dyn Guardrail>>,
+    reranker: Option<Arc<dyn Reranker>>,
+) -> PipelineBuilder {
+    for g in input_guards {
+        b = b.input_guard(g);
+    }
+    for g in output_guards {
+        b = b.output_guard(g);
+    }
+    if let Some(r) = reranker {
+        b = b.reranker(r, DEFAULT_RERANK_DEPTH);
+    }
+    b
 }
 
 fn env(name: &str) -> Option<String> {

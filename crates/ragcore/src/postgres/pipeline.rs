@@ -15,12 +15,12 @@ use crate::cost::{BudgetConfig, Budgets, PriceTable, TableMeter};
 use crate::drift::CorpusCentroid;
 use crate::embed::{Embedder, HashingEmbedder};
 use crate::error::Result;
-use crate::guard::{Guardrail, InjectionDetector, InputLengthGuard, PiiRedactor, SecretScanner};
+use crate::guard::{Guardrail, PiiRedactor};
 use crate::llm::{ChatModel, ExtractiveAnswerer};
 use crate::observe::{AlertEngine, Observer};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::postgres::{map_err, PgConfig, PgOps, PgPool};
-use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
+use crate::retrieve::Reranker;
 use crate::store::{AnnConfig, PostgresStore, PostgresStoreConfig};
 
 /// Options of [`Pipeline::open_postgres`]; everything left `None` gets the offline default.
@@ -133,20 +133,13 @@ impl Pipeline {
         let drift = (*ops.drift)
             .clone()
             .with_centroids(Arc::new(StoreCentroid { pool: pool.clone() }));
-        let injection = Arc::new(InjectionDetector::new()?);
-        let mut b = Pipeline::builder()
+        let mut b = crate::local::with_default_guards(Pipeline::builder(), pii)?
             .embedder(embedder)
             .store(Arc::new(store))
             .chat(chat)
             .prompts(ops.prompts.clone())
             .cost(Arc::new(TableMeter::new(prices)))
             .budgets(Arc::new(budgets))
-            .input_guard(Arc::new(InputLengthGuard::default()))
-            .input_guard(Arc::new(SecretScanner::new()?))
-            .input_guard(injection.clone())
-            .input_guard(pii.clone())
-            .document_scanner(injection)
-            .leak_checker(pii)
             .drift_log(Arc::new(drift))
             .vault(ops.vault.clone())
             .observer(Arc::new(observer))
@@ -158,15 +151,12 @@ impl Pipeline {
                 ops.cache_store.clone(),
             )));
         }
-        for g in options.input_guards {
-            b = b.input_guard(g);
-        }
-        for g in options.output_guards {
-            b = b.output_guard(g);
-        }
-        if let Some(r) = options.reranker {
-            b = b.reranker(r, DEFAULT_RERANK_DEPTH);
-        }
-        b.build()
+        crate::local::with_extra_parts(
+            b,
+            options.input_guards,
+            options.output_guards,
+            options.reranker,
+        )
+        .build()
     }
 }
