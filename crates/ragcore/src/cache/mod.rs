@@ -185,6 +185,12 @@ impl AnswerCache {
         }
     }
 
+    /// Entries stored at or before this time (ms since the epoch) are past the TTL.
+    fn expired_at_or_before_ms(&self) -> i64 {
+        let ttl_ms = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
+        crate::cost::now_ms().saturating_sub(ttl_ms)
+    }
+
     /// The settings.
     pub fn config(&self) -> &CacheConfig {
         &self.config
@@ -205,7 +211,6 @@ impl AnswerCache {
     /// dropped; entries citing chunks not in `visible_chunks` are skipped (they stay valid for
     /// the asks that see those chunks).
     pub async fn lookup(&self, req: &LookupRequest<'_>) -> Result<Option<(Answer, CacheStatus)>> {
-        let ttl_ms = i64::try_from(self.config.ttl.as_millis()).unwrap_or(i64::MAX);
         let found = self
             .store
             .lookup(StoreLookup {
@@ -213,7 +218,7 @@ impl AnswerCache {
                 normalized: normalize_question(req.question),
                 vector: req.vector.to_vec(),
                 semantic: self.config.semantic_threshold.is_some(),
-                expired_at_or_before_ms: crate::cost::now_ms().saturating_sub(ttl_ms),
+                expired_at_or_before_ms: self.expired_at_or_before_ms(),
                 visible_chunks: req.visible_chunks.to_vec(),
             })
             .await?;
@@ -263,6 +268,7 @@ impl AnswerCache {
                     stored_ms: crate::cost::now_ms(),
                 },
                 max_entries: self.config.max_entries,
+                expired_at_or_before_ms: self.expired_at_or_before_ms(),
             })
             .await
     }

@@ -62,29 +62,27 @@ fn entry(row: &tokio_postgres::Row) -> Result<CacheEntry> {
 impl CacheStore for PgCacheStore {
     async fn lookup(&self, req: StoreLookup) -> Result<StoreLookupResult> {
         let c = self.pool.get().await?;
+        // Lookups only read (they run on every ask): expired rows are filtered here and deleted
+        // when the partition is next written (`put`). Rows citing a chunk this request cannot
+        // see are skipped: they are valid for the questions that retrieve those chunks.
         // Statements are prepared once per pooled connection: one round trip each after that.
-        let prune = c
-            .prepare_cached(
-                "DELETE FROM answer_cache WHERE partition_hash = $1 AND stored_ms <= $2",
-            )
-            .await
-            .map_err(map_err)?;
-        c.execute(&prune, &[&req.partition, &req.expired_at_or_before_ms])
-            .await
-            .map_err(map_err)?;
-        // Rows citing a chunk this request cannot see are skipped, not deleted: they are
-        // valid for the questions that retrieve those chunks.
         let exact = c
             .prepare_cached(
                 "SELECT normalized, signature, cited, answer, stored_ms, top_chunk FROM answer_cache
-                 WHERE partition_hash = $1 AND normalized = $2 AND cited <@ $3::TEXT[]",
+                 WHERE partition_hash = $1 AND normalized = $2 AND cited <@ $3::TEXT[]
+                   AND stored_ms > $4",
             )
             .await
             .map_err(map_err)?;
         let exact = c
             .query_opt(
                 &exact,
-                &[&req.partition, &req.normalized, &req.visible_chunks],
+                &[
+                    &req.partition,
+                    &req.normalized,
+                    &req.visible_chunks,
+                    &req.expired_at_or_before_ms,
+                ],
             )
             .await
             .map_err(map_err)?;
@@ -107,6 +105,7 @@ impl CacheStore for PgCacheStore {
                  WHERE partition_hash = $1 AND embedding IS NOT NULL
                    AND vector_dims(embedding) = $3
                    AND cited <@ $4::TEXT[] AND top_chunk IS NOT DISTINCT FROM $5
+                   AND stored_ms > $6
                  ORDER BY embedding <=> $2, id LIMIT 1",
             )
             .await
@@ -115,7 +114,14 @@ impl CacheStore for PgCacheStore {
         let row = c
             .query_opt(
                 &nearest,
-                &[&req.partition, &q, &dims, &req.visible_chunks, &top],
+                &[
+                    &req.partition,
+                    &q,
+                    &dims,
+                    &req.visible_chunks,
+                    &top,
+                    &req.expired_at_or_before_ms,
+                ],
             )
             .await
             .map_err(map_err)?;
@@ -160,6 +166,12 @@ impl CacheStore for PgCacheStore {
                 &e.stored_ms,
                 &e.top,
             ],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "DELETE FROM answer_cache WHERE partition_hash = $1 AND stored_ms <= $2",
+            &[&req.partition, &req.expired_at_or_before_ms],
         )
         .await
         .map_err(map_err)?;

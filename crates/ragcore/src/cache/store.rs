@@ -63,6 +63,9 @@ pub struct PutRequest {
     pub entry: CacheEntry,
     /// Entries kept per partition: the oldest beyond it are evicted.
     pub max_entries: usize,
+    /// Entries of the partition stored at or before this time (ms) are expired and may be
+    /// deleted now.
+    pub expired_at_or_before_ms: i64,
 }
 
 /// Find entries in one partition.
@@ -76,7 +79,8 @@ pub struct StoreLookup {
     pub vector: Vec<f32>,
     /// Whether to run the semantic stage when the exact one finds nothing.
     pub semantic: bool,
-    /// Entries stored at or before this time (ms) are expired: removed, never returned.
+    /// Entries stored at or before this time (ms) are expired: never returned (a store may
+    /// delete them here or at the partition's next `put`).
     pub expired_at_or_before_ms: i64,
     /// The chunks retrieved for this request, best first. Entries citing a chunk not in this
     /// list are never returned (but kept: other questions see other chunks); the semantic
@@ -97,9 +101,8 @@ pub struct StoreLookupResult {
 /// Keeps cached answers, keyed by partition. Implementations are shared by all requests.
 #[async_trait]
 pub trait CacheStore: Send + Sync {
-    /// Drops the partition's expired entries, then, among the entries whose cited chunks are
-    /// all visible, finds the exact entry, else (when asked) the nearest one with the same
-    /// best chunk.
+    /// Among the partition's unexpired entries whose cited chunks are all visible, finds the
+    /// exact entry, else (when asked) the nearest one with the same best chunk.
     async fn lookup(&self, request: StoreLookup) -> Result<StoreLookupResult>;
     /// Stores an entry.
     async fn put(&self, request: PutRequest) -> Result<()>;
@@ -188,7 +191,9 @@ impl CacheStore for MemoryCacheStore {
     async fn put(&self, req: PutRequest) -> Result<()> {
         let mut map = self.map()?;
         let list = map.entry(req.partition).or_default();
-        list.retain(|e| e.normalized != req.entry.normalized);
+        list.retain(|e| {
+            e.normalized != req.entry.normalized && e.stored_ms > req.expired_at_or_before_ms
+        });
         while list.len() >= req.max_entries.max(1) {
             list.remove(0);
         }
