@@ -109,12 +109,13 @@ pub fn groundedness_of(verdicts: &[Verdict]) -> Option<f32> {
 /// Whether the verdicts say the answer came from the cache (the `cache` verdict of a hit,
 /// whose detail starts with `exact_hit` or `semantic_hit`).
 pub fn cache_hit_of(verdicts: &[Verdict]) -> bool {
-    verdicts.iter().any(|v| {
-        v.name == "cache" && {
-            let d = v.detail.trim_start();
-            d.starts_with("exact_hit") || d.starts_with("semantic_hit") || d.starts_with("hit")
-        }
-    })
+    let hit = [
+        CacheStatus::ExactHit.as_str(),
+        CacheStatus::SemanticHit.as_str(),
+    ];
+    verdicts
+        .iter()
+        .any(|v| v.name == "cache" && hit.iter().any(|h| v.detail.trim_start().starts_with(h)))
 }
 
 /// Verdicts that are guard triggers (anything but `pass`).
