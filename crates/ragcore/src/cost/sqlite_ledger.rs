@@ -40,6 +40,9 @@ impl SqliteCostLedger {
         let conn = Connection::open(db_file.as_ref())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.busy_timeout(Duration::from_secs(30))?;
+        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
+        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS cost_ledger(
                 id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, day TEXT NOT NULL,

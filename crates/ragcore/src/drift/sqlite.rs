@@ -49,6 +49,9 @@ impl SqliteDriftLog {
         let conn = Connection::open(&path)
             .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
+        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS ask_drift(
                 id          INTEGER PRIMARY KEY AUTOINCREMENT,

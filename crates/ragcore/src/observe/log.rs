@@ -55,6 +55,9 @@ impl SqliteEventLog {
         let conn = Connection::open(db_file.as_ref())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
+        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS ask_events(
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,

@@ -125,6 +125,7 @@ impl LocalStore {
             Error::Storage(format!("cannot open {}: {e}", dir.join(DB_FILE).display()))
         })?;
         schema::init(&conn)?;
+        read_tuning(&conn)?;
         check_meta(
             &conn,
             "schema_version",
@@ -238,6 +239,17 @@ impl LocalStore {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner)).await?
     }
+}
+
+/// Bytes of `kb.sqlite` the store's connection reads through a memory map. Every ask commits
+/// rows on other connections (event log, ledger, drift), which empties this connection's page
+/// cache at its next read; with the file mapped those pages are re-read from the OS page cache
+/// without a `pread` each.
+const MMAP_BYTES: i64 = 1 << 30;
+
+fn read_tuning(conn: &Connection) -> Result<()> {
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    Ok(())
 }
 
 fn check_meta(conn: &Connection, key: &str, expected: &str, what: &str) -> Result<()> {
