@@ -353,6 +353,17 @@ impl Budgets {
         })
     }
 
+    /// Whether [`Budgets::admit`] uses the request's token estimate for `spender`: only a rate
+    /// limit or a hard limit that applies does. When this is false the caller may pass 0 prompt
+    /// tokens and skip counting the prompt.
+    pub fn uses_estimate(&self, spender: &Spender) -> bool {
+        !self.rates.is_empty()
+            || self
+                .rules
+                .iter()
+                .any(|r| r.hard_limit_usd.is_some() && r.applies(spender.value(r.dimension)))
+    }
+
     /// Checks the rate limits and reserves the estimate against every hard limit that applies;
     /// an exceeded limit is an [`Error::BudgetExceeded`] (the caller applies the policy).
     pub async fn admit(&self, request: AdmitRequest) -> Result<Admission> {

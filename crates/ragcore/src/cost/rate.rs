@@ -63,6 +63,11 @@ fn keyed(per_minute: u32, field: &str) -> Result<Option<(NonZeroU32, Keyed)>> {
 }
 
 impl RateLimits {
+    /// True when no limit is configured (every request passes without a check).
+    pub fn is_empty(&self) -> bool {
+        self.limiters.is_empty()
+    }
+
     /// Builds the limiters.
     pub fn new(limits: Vec<RateLimit>) -> Result<Self> {
         let mut limiters = Vec::new();

@@ -27,13 +27,19 @@ impl Pipeline {
             return Ok(None);
         };
         let model = self.inner.chat.name();
-        let tk = Tokenizer::for_model(&model);
-        let mut prompt_tokens = 3u64;
-        for m in &chat_req.messages {
-            prompt_tokens += tk.count(&m.content)? as u64 + 4;
+        let spender = Spender::new(&state.scope, state.feature.as_deref());
+        // Counting the rendered prompt is the costliest part of admission; only a rate limit or
+        // a hard budget reads the estimate.
+        let mut prompt_tokens = 0u64;
+        if budgets.uses_estimate(&spender) {
+            let tk = Tokenizer::for_model(&model);
+            prompt_tokens = 3;
+            for m in &chat_req.messages {
+                prompt_tokens += tk.count(&m.content)? as u64 + 4;
+            }
         }
         let request = AdmitRequest {
-            spender: Spender::new(&state.scope, state.feature.as_deref()),
+            spender,
             model,
             prompt_tokens,
             max_output_tokens: chat_req.max_tokens.map_or(DEFAULT_MAX_OUTPUT, u64::from),

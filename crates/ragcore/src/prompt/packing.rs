@@ -38,7 +38,7 @@ pub fn pack_passages(
         } else {
             format!("{} > {}", h.title, h.context)
         };
-        let n = tokenizer.count(&title)? + tokenizer.count(&h.text)? + 4;
+        let n = tokenizer.count_memo(&title)? + tokenizer.count_memo(&h.text)? + 4;
         if used + n <= budget {
             used += n;
             out.push(PackedPassage {

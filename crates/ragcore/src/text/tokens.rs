@@ -1,6 +1,9 @@
 //! Exact token counts with the OpenAI BPE vocabularies (tiktoken-rs).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use xxhash_rust::xxh3::Xxh3;
 
 use serde::{Deserialize, Serialize};
 use tiktoken_rs::CoreBPE;
@@ -76,6 +79,31 @@ impl Tokenizer {
         Ok(self.bpe()?.encode_ordinary(text).len())
     }
 
+    /// [`Tokenizer::count`] remembered per process for texts that come back again and again
+    /// (stored passages and titles packed into every prompt). Keyed by the vocabulary and a
+    /// 64-bit hash of the text; bounded (the memo is emptied when full).
+    pub fn count_memo(self, text: &str) -> Result<usize> {
+        const MAX_ENTRIES: usize = 65_536;
+        static COUNTS: OnceLock<Mutex<HashMap<u64, usize>>> = OnceLock::new();
+        let mut h = Xxh3::new();
+        h.update(self.as_str().as_bytes());
+        h.update(&[0]);
+        h.update(text.as_bytes());
+        let key = h.digest();
+        let memo = COUNTS.get_or_init(Default::default);
+        if let Some(n) = memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return Ok(n);
+        }
+        let n = self.count(text)?;
+        if let Ok(mut m) = memo.lock() {
+            if m.len() >= MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(key, n);
+        }
+        Ok(n)
+    }
+
     /// Token ids of `text`.
     pub fn encode(self, text: &str) -> Result<Vec<u32>> {
         Ok(self.bpe()?.encode_ordinary(text))
@@ -92,6 +120,10 @@ mod tests {
         assert_eq!(Tokenizer::Cl100kBase.count("hello world")?, 2);
         assert_eq!(Tokenizer::O200kBase.count("hello world")?, 2);
         assert!(Tokenizer::Cl100kBase.count("退貨政策")? >= 2);
+        for t in ["hello world", "退貨政策", "hello world"] {
+            assert_eq!(Tokenizer::Cl100kBase.count_memo(t)?, Tokenizer::Cl100kBase.count(t)?);
+            assert_eq!(Tokenizer::O200kBase.count_memo(t)?, Tokenizer::O200kBase.count(t)?);
+        }
         Ok(())
     }
 }
