@@ -3,6 +3,7 @@
 
 mod fusion;
 mod no_answer;
+mod passage_terms;
 pub mod rerank;
 
 use std::collections::HashSet;
@@ -130,6 +131,7 @@ pub struct Retriever {
     segmenter: Segmenter,
     config: RetrievalConfig,
     reranker: Option<(Arc<dyn Reranker>, usize)>,
+    passage_terms: Arc<passage_terms::PassageTerms>,
 }
 
 impl Retriever {
@@ -149,6 +151,7 @@ impl Retriever {
             segmenter,
             config,
             reranker: None,
+            passage_terms: Arc::default(),
         })
     }
 
@@ -269,12 +272,8 @@ impl Retriever {
         hits.truncate(self.config.top_k);
         let mut passage_terms = HashSet::new();
         for h in hits.iter().take(self.config.no_answer.passages) {
-            for t in self
-                .segmenter
-                .terms(&format!("{}\n{}\n{}", h.title, h.context, h.text))
-            {
-                passage_terms.insert(t.text);
-            }
+            let terms = self.passage_terms.terms(self.segmenter, h);
+            passage_terms.extend(terms.iter().cloned());
         }
         let decision = no_answer::decide(
             &self.config.no_answer,

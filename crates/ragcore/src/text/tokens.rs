@@ -121,8 +121,14 @@ mod tests {
         assert_eq!(Tokenizer::O200kBase.count("hello world")?, 2);
         assert!(Tokenizer::Cl100kBase.count("退貨政策")? >= 2);
         for t in ["hello world", "退貨政策", "hello world"] {
-            assert_eq!(Tokenizer::Cl100kBase.count_memo(t)?, Tokenizer::Cl100kBase.count(t)?);
-            assert_eq!(Tokenizer::O200kBase.count_memo(t)?, Tokenizer::O200kBase.count(t)?);
+            assert_eq!(
+                Tokenizer::Cl100kBase.count_memo(t)?,
+                Tokenizer::Cl100kBase.count(t)?
+            );
+            assert_eq!(
+                Tokenizer::O200kBase.count_memo(t)?,
+                Tokenizer::O200kBase.count(t)?
+            );
         }
         Ok(())
     }
