@@ -28,6 +28,7 @@ mod http;
 pub mod ingest;
 pub mod llm;
 mod local;
+mod memo;
 pub mod observe;
 pub mod pipeline;
 #[cfg(feature = "postgres")]

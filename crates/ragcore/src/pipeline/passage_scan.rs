@@ -3,44 +3,20 @@
 //! changes under its id (ids are content-derived, and the key includes a hash of the text
 //! anyway), so its score is computed once per process.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::guard::InjectionDetector;
+use crate::memo::TextMemo;
 
-/// Scores kept at most; the map is emptied when it is full (a bound, not an LRU: a full map
-/// means an unusually large working set, which is rescanned).
-const MAX_ENTRIES: usize = 65_536;
-
-/// Injection scores by (chunk id, text).
+/// Injection scores by (chunk id, text), at most 65,536 of them.
 #[derive(Default)]
 pub(crate) struct PassageScans {
-    scores: Mutex<HashMap<u64, f32>>,
+    scores: TextMemo<f32, 65_536>,
 }
 
 impl PassageScans {
     /// The injection score of `text` (chunk `chunk_id`), from memory when it was scanned before.
     pub(crate) fn score(&self, scanner: &InjectionDetector, chunk_id: &str, text: &str) -> f32 {
-        let mut h = Xxh3::new();
-        h.update(chunk_id.as_bytes());
-        h.update(&[0]);
-        h.update(text.as_bytes());
-        let key = h.digest();
-        if let Ok(map) = self.scores.lock() {
-            if let Some(s) = map.get(&key) {
-                return *s;
-            }
-        }
-        let score = scanner.analyze_document(text).score;
-        if let Ok(mut map) = self.scores.lock() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(key, score);
-        }
-        score
+        self.scores
+            .get_or(chunk_id, text, || scanner.analyze_document(text).score)
     }
 }
 
@@ -60,6 +36,6 @@ mod tests {
         // Same id, other text (never happens with content ids, but must not reuse the score).
         let ok = "Returns are accepted within 7 days.";
         assert!(scans.score(&scanner, "c1", ok) < scanner.threshold());
-        assert_eq!(scans.scores.lock().unwrap().len(), 2);
+        assert_eq!(scans.scores.len(), 2);
     }
 }

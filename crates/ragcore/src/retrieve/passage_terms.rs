@@ -2,49 +2,31 @@
 //! back on ask after ask and their text never changes under a chunk id, so each passage is
 //! segmented once per process (keyed by the segmenter and a hash of title, context and text).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use xxhash_rust::xxh3::Xxh3;
-
+use crate::memo::TextMemo;
 use crate::text::Segmenter;
 use crate::types::Hit;
 
-/// Passages kept at most; the map is emptied when it is full (a bound, not an LRU).
-const MAX_ENTRIES: usize = 16_384;
-
-/// Distinct terms of passages already segmented.
+/// Distinct terms of passages already segmented, at most 16,384 passages.
 #[derive(Default)]
 pub(crate) struct PassageTerms {
-    terms: Mutex<HashMap<u64, Arc<[String]>>>,
+    terms: TextMemo<Arc<[String]>, 16_384>,
 }
 
 impl PassageTerms {
     /// The terms of `title\ncontext\ntext` of `hit` as `segmenter` cuts them.
     pub(crate) fn terms(&self, segmenter: Segmenter, hit: &Hit) -> Arc<[String]> {
         let text = format!("{}\n{}\n{}", hit.title, hit.context, hit.text);
-        let mut h = Xxh3::new();
-        h.update(segmenter.as_str().as_bytes());
-        h.update(&[0]);
-        h.update(text.as_bytes());
-        let key = h.digest();
-        if let Some(t) = self.terms.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return t;
-        }
-        let mut seen = std::collections::HashSet::new();
-        let terms: Arc<[String]> = segmenter
-            .terms(&text)
-            .into_iter()
-            .map(|t| t.text)
-            .filter(|t| seen.insert(t.clone()))
-            .collect();
-        if let Ok(mut m) = self.terms.lock() {
-            if m.len() >= MAX_ENTRIES {
-                m.clear();
-            }
-            m.insert(key, terms.clone());
-        }
-        terms
+        self.terms.get_or(segmenter.as_str(), &text, || {
+            let mut seen = std::collections::HashSet::new();
+            segmenter
+                .terms(&text)
+                .into_iter()
+                .map(|t| t.text)
+                .filter(|t| seen.insert(t.clone()))
+                .collect()
+        })
     }
 }
 
@@ -90,6 +72,6 @@ mod tests {
                 assert_eq!(got, fresh);
             }
         }
-        assert_eq!(memo.terms.lock().unwrap().len(), 2);
+        assert_eq!(memo.terms.len(), 2);
     }
 }

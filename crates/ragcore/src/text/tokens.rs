@@ -1,9 +1,8 @@
 //! Exact token counts with the OpenAI BPE vocabularies (tiktoken-rs).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use xxhash_rust::xxh3::Xxh3;
+use crate::memo::TextMemo;
 
 use serde::{Deserialize, Serialize};
 use tiktoken_rs::CoreBPE;
@@ -83,25 +82,10 @@ impl Tokenizer {
     /// (stored passages and titles packed into every prompt). Keyed by the vocabulary and a
     /// 64-bit hash of the text; bounded (the memo is emptied when full).
     pub fn count_memo(self, text: &str) -> Result<usize> {
-        const MAX_ENTRIES: usize = 65_536;
-        static COUNTS: OnceLock<Mutex<HashMap<u64, usize>>> = OnceLock::new();
-        let mut h = Xxh3::new();
-        h.update(self.as_str().as_bytes());
-        h.update(&[0]);
-        h.update(text.as_bytes());
-        let key = h.digest();
-        let memo = COUNTS.get_or_init(Default::default);
-        if let Some(n) = memo.lock().ok().and_then(|m| m.get(&key).copied()) {
-            return Ok(n);
-        }
-        let n = self.count(text)?;
-        if let Ok(mut m) = memo.lock() {
-            if m.len() >= MAX_ENTRIES {
-                m.clear();
-            }
-            m.insert(key, n);
-        }
-        Ok(n)
+        static COUNTS: OnceLock<TextMemo<usize, 65_536>> = OnceLock::new();
+        COUNTS
+            .get_or_init(Default::default)
+            .get_or_try(self.as_str(), text, || self.count(text))
     }
 
     /// Token ids of `text`.
