@@ -4,7 +4,7 @@
 
 mod ann;
 mod export;
-mod graph_search;
+mod hnsw;
 mod history;
 mod ledger;
 mod schema;
