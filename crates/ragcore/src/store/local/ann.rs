@@ -198,12 +198,7 @@ impl AnnIndex {
             self.count(&vis, 1);
             self.visible.push(Some(vis));
         }
-        if !self.graph_on
-            && self
-                .per_tenant
-                .values()
-                .any(|&n| n > self.config.exact_max)
-        {
+        if !self.graph_on && self.per_tenant.values().any(|&n| n > self.config.exact_max) {
             self.graph_on = true;
         }
         if self.graph_on {
@@ -335,7 +330,8 @@ impl AnnIndex {
         found
             .into_iter()
             .filter_map(|(node, similarity)| {
-                ids.get(node as usize).map(|&rowid| Neighbour { rowid, similarity })
+                ids.get(node as usize)
+                    .map(|&rowid| Neighbour { rowid, similarity })
             })
             .collect()
     }
@@ -638,7 +634,8 @@ mod tests {
                 for hit in idx.search(q, 10, tenant, principals) {
                     let i = (hit.rowid - 1) as usize;
                     assert!(
-                        idx.visibility(hit.rowid).is_some_and(|v| v.allows(tenant, principals)),
+                        idx.visibility(hit.rowid)
+                            .is_some_and(|v| v.allows(tenant, principals)),
                         "row {i}"
                     );
                 }
@@ -702,7 +699,11 @@ mod tests {
         }
     }
 
-    fn items(vs: &[Vec<f32>], first: i64, tenant: impl Fn(usize) -> u32) -> Vec<(i64, Vec<f32>, Visibility)> {
+    fn items(
+        vs: &[Vec<f32>],
+        first: i64,
+        tenant: impl Fn(usize) -> u32,
+    ) -> Vec<(i64, Vec<f32>, Visibility)> {
         vs.iter()
             .enumerate()
             .map(|(i, v)| (first + i as i64, v.clone(), vis(tenant(i), None)))
@@ -722,7 +723,8 @@ mod tests {
         let queries = vectors(30, 17);
         // Two tenants of 400 and 100 rows: every search is exact, no graph is built.
         let vs = vectors(500, 21);
-        idx.insert(items(&vs, 1, |i| if i < 400 { 1 } else { 2 })).unwrap();
+        idx.insert(items(&vs, 1, |i| if i < 400 { 1 } else { 2 }))
+            .unwrap();
         assert!(!idx.graph_built());
         assert_eq!(idx.graph.linked(), 0);
         for q in &queries {
@@ -756,8 +758,7 @@ mod tests {
         idx.insert(items(&vs, 1, |i| (i % 3) as u32)).unwrap();
         idx.remove(&[5, 6, 7]);
         idx.persist(dir.path(), 4).unwrap();
-        let (mut back, covered) =
-            AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 4).unwrap();
+        let (mut back, covered) = AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 4).unwrap();
         assert_eq!(covered, 2500);
         for (i, v) in vs.iter().enumerate() {
             let rowid = i as i64 + 1;

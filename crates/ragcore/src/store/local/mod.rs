@@ -4,8 +4,8 @@
 
 mod ann;
 mod export;
-mod hnsw;
 mod history;
+mod hnsw;
 mod ledger;
 mod schema;
 mod search;

@@ -296,6 +296,63 @@ impl Graph {
             }
         }
         self.linked = end;
+        self.link_orphans();
+    }
+
+    /// Gives every layer-0 node without an incoming link one: pruning a full list can drop a
+    /// node from all the lists that held it (tight clusters do that), which would make it
+    /// unreachable. The node is added to the list of its nearest neighbour that has room, or
+    /// replaces the farthest entry of its nearest neighbour's list. Runs after a batch, single
+    /// threaded; O(nodes × 2M).
+    fn link_orphans(&self) {
+        let n = self.linked;
+        let mut incoming = vec![0u32; n];
+        for node in 0..n as u32 {
+            for s in Self::slots(self.list(node, 0)) {
+                if let Some(c) = incoming.get_mut(s.load(Ordering::Relaxed) as usize) {
+                    *c += 1;
+                }
+            }
+        }
+        let (entry, _) = unpack_entry(self.entry.load(Ordering::Acquire));
+        for (node, _) in incoming.iter().enumerate().filter(|(_, &c)| c == 0) {
+            let node = node as u32;
+            if node == entry {
+                continue;
+            }
+            let own: Vec<u32> = Self::slots(self.list(node, 0))
+                .iter()
+                .map(|s| s.load(Ordering::Relaxed))
+                .collect();
+            let Some(&nearest) = own.first() else {
+                continue;
+            };
+            let host = own
+                .iter()
+                .copied()
+                .find(|&h| Self::slots(self.list(h, 0)).len() < self.m0)
+                .unwrap_or(nearest);
+            let list = self.list(host, 0);
+            let Some((count, slots)) = list.split_first() else {
+                continue;
+            };
+            let used = (count.load(Ordering::Relaxed) as usize).min(slots.len());
+            if used < slots.len() {
+                slots[used].store(node, Ordering::Relaxed);
+                count.store(used as u32 + 1, Ordering::Release);
+            } else {
+                let base = self.vector(host as usize);
+                let farthest = slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (self.dist(base, s.load(Ordering::Relaxed)), i))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, i)| i);
+                if let Some(i) = farthest {
+                    slots[i].store(node, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Greedy descent on one upper layer: the nearest node reachable from `cur`.

@@ -184,7 +184,9 @@ fn parse(body: &[u8], dim: usize) -> Option<Graph> {
         return None;
     }
     let valid_list = |list: &[AtomicU32], cap: usize| {
-        let count = list.first().map_or(0, |x| x.load(Ordering::Relaxed) as usize);
+        let count = list
+            .first()
+            .map_or(0, |x| x.load(Ordering::Relaxed) as usize);
         count <= cap
             && list
                 .iter()
