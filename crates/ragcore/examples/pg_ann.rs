@@ -1,5 +1,5 @@
 //! ANN recall@10 and QPS of pgvector (HNSW in PostgreSQL, through [`PostgresStore`]) vs the
-//! local store (hnsw_rs, through [`LocalStore`]) on the same vectors: sentence windows of
+//! local store (its own HNSW graph, through [`LocalStore`]) on the same vectors: sentence windows of
 //! `../shared/data` (DRCD, XQuAD, COVID-QA) embedded by the 384-dimensional hashing embedder,
 //! queried with the data sets' questions. Ground truth is an exact scan. Both go through the
 //! `VectorStore::vector_search` API (rows fetched), one query at a time and 8 at once.

@@ -1,22 +1,27 @@
-//! The in-memory approximate-nearest-neighbour index (hnsw_rs) over the chunk vectors, with the
-//! visibility table that enforces a [`Scope`] inside the search, an exact scan for small allowed
-//! sets, and persistence next to the database.
+//! The in-memory approximate-nearest-neighbour index over the chunk vectors (ragcore's own HNSW
+//! graph, `hnsw/`), with the visibility table that enforces a [`Scope`] inside the search, an
+//! exact scan for small allowed sets, and persistence next to the database.
+//!
+//! The vectors are held once, in the graph's storage; the exact scan reads them there too. The
+//! graph is built lazily: while no tenant has more live vectors than `exact_max` (so every search
+//! is an exact scan anyway) an insert only stores vectors and visibility. The insert that makes a
+//! tenant cross the limit links every stored vector, and from then on inserts keep the graph
+//! linked. Searches walk the graph only when it is complete.
 //!
 //! SQLite stays the source of truth: the graph file is only a cache for fast start. A manifest
 //! records which database rows the file covers; on open the file is loaded only when the manifest
 //! agrees with the database, then caught up with newer rows. Anything else rebuilds from SQLite.
+//!
+//! [`Scope`]: crate::types::Scope
 
 use std::collections::HashMap;
-use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use hnsw_rs::hnswio::HnswIo;
-use hnsw_rs::prelude::{AnnT, DistDot, Hnsw};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::graph_search::FlatGraph;
+use super::hnsw::Graph;
 use crate::error::{Error, Result};
 
 /// Tuning of the HNSW graph and of the filtered-search planner.
@@ -89,28 +94,34 @@ struct Manifest {
     count: usize,
     /// Knowledge-base version the database had when the file was written.
     kb_version: u64,
+    /// Whether a graph file was written (false while the graph is not built yet: open then
+    /// re-reads the vectors from the database, which is all a graph-less index holds). Manifests
+    /// of the former hnsw_rs format lack it and are rebuilt.
+    #[serde(default)]
+    graph: bool,
 }
 
 /// The vector index of one knowledge base.
 pub struct AnnIndex {
     config: AnnConfig,
     dimensions: usize,
-    /// Dropped explicitly on this process's rayon pool (see `Drop`).
-    graph: ManuallyDrop<Hnsw<'static, f32, DistDot>>,
-    /// The same graph as dense arrays, which every search walks (see `graph_search.rs`).
-    flat: FlatGraph,
-    /// Vectors by row id (for the exact path and for rebuilding).
-    vectors: FxHashMap<i64, Box<[f32]>>,
-    /// Live vectors only: a removed chunk is dropped from here and so filtered out of every search.
-    /// Looked up for every node a filtered walk visits, hence the fast (Fx) hash of the row id.
-    visible: FxHashMap<i64, Visibility>,
+    /// The vectors (once) and the HNSW graph over them.
+    graph: Graph,
+    /// Node of every stored row id (tombstones included).
+    node_of: FxHashMap<i64, u32>,
+    /// Visibility by node; `None` for a removed row (a tombstone, never returned). Looked up
+    /// for every node a filtered walk visits, hence indexed by node.
+    visible: Vec<Option<Visibility>>,
+    /// Number of live rows.
+    live: usize,
     /// Count of live vectors per tenant, for the planner.
     per_tenant: HashMap<u32, usize>,
     /// Count of live vectors per tenant that carry an ACL: a tenant without any, owning every
     /// vector of the graph, is searched without a filter.
     per_tenant_acl: HashMap<u32, usize>,
     max_rowid: i64,
-    in_graph: usize,
+    /// Whether the graph is kept linked (set once a tenant holds more than `exact_max` vectors).
+    graph_on: bool,
 }
 
 /// One nearest neighbour: database row id and cosine similarity.
@@ -125,30 +136,31 @@ pub struct Neighbour {
 impl AnnIndex {
     /// An empty index for `dimensions`-d vectors, sized for about `expected` of them.
     pub fn new(config: AnnConfig, dimensions: usize, expected: usize) -> Self {
-        let graph = Hnsw::new(
-            config.max_connections,
-            expected.max(1024),
-            16,
-            config.ef_construction,
-            DistDot {},
-        );
+        let mut graph = Graph::new(dimensions, config.max_connections, config.ef_construction);
+        graph.reserve(expected);
         AnnIndex {
             config,
             dimensions,
-            graph: ManuallyDrop::new(graph),
-            flat: FlatGraph::empty(dimensions),
-            vectors: FxHashMap::default(),
-            visible: FxHashMap::default(),
+            graph,
+            node_of: FxHashMap::default(),
+            visible: Vec::with_capacity(expected),
+            live: 0,
             per_tenant: HashMap::new(),
             per_tenant_acl: HashMap::new(),
             max_rowid: 0,
-            in_graph: 0,
+            graph_on: false,
         }
     }
 
-    /// Vectors in the graph, tombstones included.
+    /// Vectors stored in the index, tombstones included.
     pub fn graph_len(&self) -> usize {
-        self.in_graph
+        self.graph.len()
+    }
+
+    /// Whether the HNSW graph is built and covers every stored vector (otherwise every search
+    /// is an exact scan).
+    pub fn graph_built(&self) -> bool {
+        self.graph_on && self.graph.linked() == self.graph.len()
     }
 
     /// Sets the search-time candidate list size (the recall / speed trade-off).
@@ -156,7 +168,8 @@ impl AnnIndex {
         self.config.ef_search = ef_search.max(1);
     }
 
-    /// Adds vectors (already normalised) with their visibility. Row ids must be new.
+    /// Adds vectors (already normalised) with their visibility. Row ids must be new (a row id
+    /// already stored is replaced: its old vector becomes a tombstone).
     pub fn insert(&mut self, items: Vec<(i64, Vec<f32>, Visibility)>) -> Result<()> {
         if items.is_empty() {
             return Ok(());
@@ -164,34 +177,32 @@ impl AnnIndex {
         for (rowid, v, _) in &items {
             if v.len() != self.dimensions {
                 return Err(Error::Internal(format!(
-                    "vector of row {rowid} has {} dims, index has {}",
+                    "vector index: vector of row {rowid} has {} dims, index has {}",
                     v.len(),
                     self.dimensions
                 )));
             }
         }
-        self.graph.set_searching_mode(false);
-        {
-            let batch: Vec<(&[f32], usize)> = items
-                .iter()
-                .map(|(id, v, _)| (v.as_slice(), *id as usize))
-                .collect();
-            if batch.len() >= 64 {
-                self.graph.parallel_insert_slice(&batch);
-            } else {
-                for b in batch {
-                    self.graph.insert_slice(b);
-                }
-            }
+        if self.graph.len() + items.len() >= u32::MAX as usize {
+            return Err(Error::Internal(
+                "vector index: more than 4 billion vectors".into(),
+            ));
         }
-        self.graph.set_searching_mode(true);
-        self.flat = FlatGraph::from_hnsw(&self.graph, self.dimensions);
-        self.in_graph += items.len();
+        self.graph.reserve(items.len());
+        self.visible.reserve(items.len());
         for (rowid, v, vis) in items {
+            self.remove(&[rowid]);
+            let node = self.graph.push(rowid, &v);
+            self.node_of.insert(rowid, node);
             self.max_rowid = self.max_rowid.max(rowid);
             self.count(&vis, 1);
-            self.visible.insert(rowid, vis);
-            self.vectors.insert(rowid, v.into_boxed_slice());
+            self.visible.push(Some(vis));
+        }
+        if !self.graph_on && self.per_tenant.values().any(|&n| n > self.config.exact_max) {
+            self.graph_on = true;
+        }
+        if self.graph_on {
+            self.graph.link_pending();
         }
         Ok(())
     }
@@ -199,10 +210,12 @@ impl AnnIndex {
     /// Marks rows as removed: they stay in the graph as tombstones but are never returned.
     pub fn remove(&mut self, rowids: &[i64]) {
         for id in rowids {
-            if let Some(vis) = self.visible.remove(id) {
+            let Some(&node) = self.node_of.get(id) else {
+                continue;
+            };
+            if let Some(vis) = self.visible.get_mut(node as usize).and_then(Option::take) {
                 self.count(&vis, -1);
             }
-            self.vectors.remove(id);
         }
     }
 
@@ -210,51 +223,64 @@ impl AnnIndex {
     /// graph) exceed `compact_fraction` of it, so deletions give memory and speed back. Returns
     /// whether it compacted.
     pub fn compact_if_needed(&mut self) -> Result<bool> {
-        let dead = self.in_graph.saturating_sub(self.visible.len());
-        if self.in_graph < 64
-            || (dead as f32) <= self.config.compact_fraction * self.in_graph as f32
-        {
+        let stored = self.graph.len();
+        let dead = stored.saturating_sub(self.live);
+        if stored < 64 || (dead as f32) <= self.config.compact_fraction * stored as f32 {
             return Ok(false);
         }
-        let mut items: Vec<(i64, Vec<f32>, Visibility)> = Vec::with_capacity(self.visible.len());
-        for (rowid, vis) in &self.visible {
-            if let Some(v) = self.vectors.get(rowid) {
-                items.push((*rowid, v.to_vec(), vis.clone()));
+        let mut items: Vec<(i64, Vec<f32>, Visibility)> = Vec::with_capacity(self.live);
+        for (node, vis) in self.visible.iter().enumerate() {
+            if let (Some(vis), Some(&rowid)) = (vis, self.graph.ids().get(node)) {
+                items.push((rowid, self.graph.vector(node).to_vec(), vis.clone()));
             }
         }
         items.sort_by_key(|i| i.0);
         let mut fresh = AnnIndex::new(self.config, self.dimensions, items.len());
         fresh.insert(items)?;
         fresh.max_rowid = fresh.max_rowid.max(self.max_rowid);
-        tracing::info!(target: "ragcore::store", tombstones = dead, live = fresh.in_graph, "vector index compacted");
+        tracing::info!(target: "ragcore::store", tombstones = dead, live = fresh.live, "vector index compacted");
         std::mem::swap(self, &mut fresh);
         Ok(true)
     }
 
     /// Updates the ACL of live rows (when a document's ACL changes without its text changing).
     pub fn set_visibility(&mut self, rowid: i64, vis: Visibility) {
-        if let Some(old) = self.visible.remove(&rowid) {
+        let Some(&node) = self.node_of.get(&rowid) else {
+            return;
+        };
+        let old = match self.visible.get_mut(node as usize) {
+            Some(slot) if slot.is_some() => slot.replace(vis.clone()),
+            _ => None,
+        };
+        if let Some(old) = old {
             self.count(&old, -1);
             self.count(&vis, 1);
-            self.visible.insert(rowid, vis);
         }
     }
 
     /// Adds (`delta` 1) or removes (-1) one live vector from the planner's counts.
     fn count(&mut self, vis: &Visibility, delta: isize) {
         let bump = |n: &mut usize| *n = n.saturating_add_signed(delta);
+        bump(&mut self.live);
         bump(self.per_tenant.entry(vis.tenant).or_insert(0));
         if vis.acl.is_some() {
             bump(self.per_tenant_acl.entry(vis.tenant).or_insert(0));
         }
     }
 
+    /// The visibility of a live row.
+    fn visibility(&self, rowid: i64) -> Option<&Visibility> {
+        let node = *self.node_of.get(&rowid)?;
+        self.visible.get(node as usize)?.as_ref()
+    }
+
     /// The `k` nearest visible vectors for a scope, best first.
     ///
     /// The planner, cheapest first:
-    /// - *exact*: when the scope sees few vectors (`exact_max`, `exact_fraction`) or when a scan
-    ///   of them costs fewer distance evaluations than the graph walk would
-    ///   (`ef × walk_cost_per_ef`, with `ef` widened by 1/sqrt of the share the scope sees);
+    /// - *exact*: while the graph is not built, when the scope sees few vectors (`exact_max`,
+    ///   `exact_fraction`) or when a scan of them costs fewer distance evaluations than the
+    ///   graph walk would (`ef × walk_cost_per_ef`, with `ef` widened by 1/sqrt of the share the
+    ///   scope sees);
     /// - *unfiltered walk*: when the scope sees every vector of the graph (one tenant, no ACL,
     ///   no tombstones), the plain HNSW search;
     /// - *filtered walk*: otherwise, with `ef` widened by 1/sqrt(share); only visible
@@ -273,47 +299,54 @@ impl AnnIndex {
         if tenant_total == 0 {
             return Vec::new();
         }
-        let share = tenant_total as f32 / self.in_graph.max(1) as f32;
+        let stored = self.graph.len();
+        let share = tenant_total as f32 / stored.max(1) as f32;
         let base_ef = self.config.ef_search.max(2 * k);
         // Only visible rows enter a filtered walk's results, so its `ef` needs widening only for
         // the graph's connectivity through invisible rows: by 1/sqrt(share).
         let ef = ((base_ef as f32 / share.max(0.0025).sqrt()).ceil() as usize).min(MAX_EF);
         let walk_cost = ef.saturating_mul(self.config.walk_cost_per_ef);
-        if tenant_total <= self.config.exact_max
+        if !self.graph_built()
+            || tenant_total <= self.config.exact_max
             || share < self.config.exact_fraction
             || tenant_total <= walk_cost
         {
             return self.exact(query, k, tenant, principals);
         }
         let acl_rows = self.per_tenant_acl.get(&tenant).copied().unwrap_or(0);
-        let allowed = |id: usize| {
+        let allowed = |node: u32| {
             self.visible
-                .get(&(id as i64))
+                .get(node as usize)
+                .and_then(Option::as_ref)
                 .is_some_and(|v| v.allows(tenant, principals))
         };
-        let found = if tenant_total == self.in_graph && acl_rows == 0 {
+        let found = if tenant_total == stored && acl_rows == 0 {
             // Every vector in the graph is live and this tenant's: nothing to filter.
-            self.flat.search(query, k, base_ef, None)
+            self.graph.search(query, k, base_ef, None)
         } else {
-            self.flat.search(query, k, ef, Some(&allowed))
+            self.graph.search(query, k, ef, Some(&allowed))
         };
+        let ids = self.graph.ids();
         found
             .into_iter()
-            .map(|(id, similarity)| Neighbour {
-                rowid: id as i64,
-                similarity,
+            .filter_map(|(node, similarity)| {
+                ids.get(node as usize)
+                    .map(|&rowid| Neighbour { rowid, similarity })
             })
             .collect()
     }
 
     /// Whether a row is live in the index.
     pub fn is_visible(&self, rowid: i64) -> bool {
-        self.visible.contains_key(&rowid)
+        self.visibility(rowid).is_some()
     }
 
     /// Row ids the index can return.
     pub fn visible_rowids(&self) -> impl Iterator<Item = i64> + '_ {
-        self.visible.keys().copied()
+        self.visible
+            .iter()
+            .zip(self.graph.ids())
+            .filter_map(|(v, &id)| v.as_ref().map(|_| id))
     }
 
     /// Exact search over the vectors the scope may see.
@@ -324,14 +357,19 @@ impl AnnIndex {
         tenant: u32,
         principals: &[String],
     ) -> Vec<Neighbour> {
+        if query.len() != self.dimensions {
+            return Vec::new();
+        }
+        let ids = self.graph.ids();
         let mut scored: Vec<Neighbour> = self
             .visible
             .iter()
-            .filter(|(_, v)| v.allows(tenant, principals))
-            .filter_map(|(id, _)| {
-                self.vectors.get(id).map(|v| Neighbour {
-                    rowid: *id,
-                    similarity: dot(query, v),
+            .enumerate()
+            .filter(|(_, v)| v.as_ref().is_some_and(|v| v.allows(tenant, principals)))
+            .filter_map(|(node, _)| {
+                ids.get(node).map(|&rowid| Neighbour {
+                    rowid,
+                    similarity: self.graph.dot(query, node),
                 })
             })
             .collect();
@@ -353,20 +391,28 @@ impl AnnIndex {
         scored
     }
 
-    /// Writes the graph next to the database and records what it covers in a manifest.
+    /// Writes the graph next to the database (when it is built) and records what it covers in a
+    /// manifest. A graph-less index writes only the manifest: its vectors are in the database.
     pub fn persist(&self, dir: &Path, kb_version: u64) -> Result<()> {
         let old = read_manifest(dir);
         let basename = format!("ann-v{kb_version}");
-        let written = self
-            .graph
-            .file_dump(dir, &basename)
-            .map_err(|e| Error::Storage(format!("cannot write the vector index: {e}")))?;
+        let with_graph = self.graph_built();
+        if with_graph {
+            let path = graph_path(dir, &basename);
+            self.graph.write_file(&path).map_err(|e| {
+                Error::Storage(format!(
+                    "cannot write the vector index {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
         let m = Manifest {
-            basename: written.clone(),
+            basename: basename.clone(),
             dimensions: self.dimensions,
             max_rowid: self.max_rowid,
-            count: self.in_graph,
+            count: self.graph.len(),
             kb_version,
+            graph: with_graph,
         };
         let tmp = dir.join("ann.json.tmp");
         let json = serde_json::to_vec_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?;
@@ -375,7 +421,7 @@ impl AnnIndex {
         std::fs::rename(&tmp, manifest_path(dir))
             .map_err(|e| Error::Storage(format!("cannot write the vector index manifest: {e}")))?;
         if let Some(old) = old {
-            if old.basename != written {
+            if old.basename != basename || !with_graph {
                 for f in graph_files(dir, &old.basename) {
                     let _ = std::fs::remove_file(f);
                 }
@@ -385,7 +431,8 @@ impl AnnIndex {
     }
 
     /// Loads the persisted graph when its manifest matches the database (same dimensions, no rows
-    /// beyond the database's, not newer than the database). Returns `None` when it must be rebuilt.
+    /// beyond the database's, not newer than the database) and the file is intact. Returns
+    /// `None` when it must be rebuilt. Rows are registered as live with [`AnnIndex::adopt`].
     pub fn load(
         dir: &Path,
         config: AnnConfig,
@@ -399,129 +446,78 @@ impl AnnIndex {
             tracing::warn!(target: "ragcore::store", "vector index manifest does not match the database; rebuilding");
             return None;
         }
-        if !graph_files(dir, &m.basename).iter().all(|f| f.is_file()) {
-            tracing::warn!(target: "ragcore::store", "vector index files are missing; rebuilding");
+        if !m.graph {
+            // Nothing but the manifest was written: the vectors come from the database.
             return None;
         }
-        // hnsw_rs's loader asserts on malformed files; a corrupt cache must cost a rebuild,
-        // never a crash, so the load runs under catch_unwind.
-        let dir_buf = dir.to_path_buf();
-        let basename = m.basename.clone();
-        let loaded = std::panic::catch_unwind(move || {
-            // The graph borrows its loader for its lifetime; the loader is small and lives as long
-            // as the process (one per open), which makes the graph 'static.
-            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_buf, &basename)));
-            io.load_hnsw::<f32, DistDot>().ok()
-        });
-        let mut graph = match loaded {
-            Ok(Some(g)) => g,
-            _ => {
-                tracing::warn!(target: "ragcore::store", "vector index file is unreadable; rebuilding");
+        let path = graph_path(dir, &m.basename);
+        let Some(graph) = Graph::read_file(&path, dimensions) else {
+            tracing::warn!(target: "ragcore::store", file = %path.display(), "vector index file is missing or unreadable; rebuilding");
+            return None;
+        };
+        if graph.len() != m.count {
+            tracing::warn!(target: "ragcore::store", "vector index file does not match its manifest; rebuilding");
+            return None;
+        }
+        let mut node_of = FxHashMap::default();
+        node_of.reserve(graph.len());
+        for (node, &id) in graph.ids().iter().enumerate() {
+            if node_of.insert(id, node as u32).is_some() || id > m.max_rowid {
+                tracing::warn!(target: "ragcore::store", "vector index file has inconsistent row ids; rebuilding");
                 return None;
             }
-        };
-        if graph.get_nb_point() != m.count {
-            return None;
         }
-        graph.set_searching_mode(true);
-        let flat = FlatGraph::from_hnsw(&graph, dimensions);
+        let n = graph.len();
         let idx = AnnIndex {
             config,
             dimensions,
-            graph: ManuallyDrop::new(graph),
-            flat,
-            vectors: FxHashMap::default(),
-            visible: FxHashMap::default(),
+            graph,
+            node_of,
+            visible: vec![None; n],
+            live: 0,
             per_tenant: HashMap::new(),
             per_tenant_acl: HashMap::new(),
             max_rowid: m.max_rowid,
-            in_graph: m.count,
+            graph_on: true,
         };
         Some((idx, m.max_rowid))
     }
 
-    /// Registers a live row that the loaded graph already contains.
+    /// Registers a live row that the loaded graph already contains (a row it lacks is inserted).
     pub fn adopt(&mut self, rowid: i64, vector: Vec<f32>, vis: Visibility) {
-        if let Some(old) = self.visible.remove(&rowid) {
+        let Some(&node) = self.node_of.get(&rowid) else {
+            if let Err(e) = self.insert(vec![(rowid, vector, vis)]) {
+                tracing::warn!(target: "ragcore::store", "vector index: cannot adopt row {rowid}: {e}");
+            }
+            return;
+        };
+        let old = match self.visible.get_mut(node as usize) {
+            Some(slot) => slot.replace(vis.clone()),
+            None => return,
+        };
+        if let Some(old) = old {
             self.count(&old, -1);
         }
         self.count(&vis, 1);
-        self.visible.insert(rowid, vis);
-        self.vectors.insert(rowid, vector.into_boxed_slice());
     }
 }
 
 /// The widest candidate list a search uses.
 const MAX_EF: usize = 4096;
 
-/// Dot product with eight independent accumulators, which the compiler turns into SIMD.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; 8];
-    let chunks = n / 8;
-    for i in 0..chunks {
-        let (x, y) = (&a[i * 8..i * 8 + 8], &b[i * 8..i * 8 + 8]);
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    let mut sum: f32 = acc.iter().sum();
-    for i in chunks * 8..n {
-        sum += a[i] * b[i];
-    }
-    sum
-}
-
-/// A rayon pool owned by this process. hnsw_rs inserts in parallel on the current rayon pool;
-/// the global pool's threads do not survive `fork()`, so a forked child (a Python worker) would
-/// wait forever on them. A child gets a pool of its own; the parent's (threadless there) is
-/// leaked rather than dropped. `None` (sequential insertion) if no pool can be built.
-fn process_pool() -> Option<Arc<rayon::ThreadPool>> {
-    static POOL: std::sync::Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> =
-        std::sync::Mutex::new(None);
-    let pid = std::process::id();
-    let mut guard = POOL.lock().ok()?;
-    if let Some((owner, pool)) = guard.as_ref() {
-        if *owner == pid {
-            return Some(pool.clone());
-        }
-    }
-    if let Some(old) = guard.take() {
-        std::mem::forget(old);
-    }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(8);
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .ok()?,
-    );
-    *guard = Some((pid, pool.clone()));
-    Some(pool)
-}
-
-impl Drop for AnnIndex {
-    fn drop(&mut self) {
-        // hnsw_rs drops its layers in parallel too: do it on this process's pool.
-        // SAFETY: `graph` is taken exactly once, here, and never used afterwards.
-        let graph = unsafe { ManuallyDrop::take(&mut self.graph) };
-        match process_pool() {
-            Some(pool) => pool.install(move || drop(graph)),
-            None => drop(graph),
-        }
-    }
-}
-
 fn manifest_path(dir: &Path) -> PathBuf {
     dir.join("ann.json")
 }
 
-fn graph_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
+/// The graph file of a manifest's basename.
+fn graph_path(dir: &Path, basename: &str) -> PathBuf {
+    dir.join(format!("{basename}.hnsw.rc"))
+}
+
+/// Every file a manifest's basename may name: this format's, and the former hnsw_rs pair.
+fn graph_files(dir: &Path, basename: &str) -> [PathBuf; 3] {
     [
+        graph_path(dir, basename),
         dir.join(format!("{basename}.hnsw.graph")),
         dir.join(format!("{basename}.hnsw.data")),
     ]
@@ -638,7 +634,8 @@ mod tests {
                 for hit in idx.search(q, 10, tenant, principals) {
                     let i = (hit.rowid - 1) as usize;
                     assert!(
-                        idx.visible[&hit.rowid].allows(tenant, principals),
+                        idx.visibility(hit.rowid)
+                            .is_some_and(|v| v.allows(tenant, principals)),
                         "row {i}"
                     );
                 }
@@ -681,7 +678,7 @@ mod tests {
         for q in &queries {
             assert!(idx.search(q, 10, 5, &[]).iter().all(|h| h.rowid != 1));
         }
-        let q1 = idx.vectors[&1].to_vec();
+        let q1 = idx.graph.vector(0).to_vec();
         let legal = vec!["legal".to_string()];
         assert_eq!(idx.search(&q1, 1, 5, &legal)[0].rowid, 1);
     }
@@ -699,6 +696,126 @@ mod tests {
         idx.insert(items).unwrap();
         for q in vectors(20, 13) {
             assert_eq!(idx.search(&q, 10, 1, &[]), idx.exact(&q, 10, 1, &[]));
+        }
+    }
+
+    fn items(
+        vs: &[Vec<f32>],
+        first: i64,
+        tenant: impl Fn(usize) -> u32,
+    ) -> Vec<(i64, Vec<f32>, Visibility)> {
+        vs.iter()
+            .enumerate()
+            .map(|(i, v)| (first + i as i64, v.clone(), vis(tenant(i), None)))
+            .collect()
+    }
+
+    #[test]
+    fn the_graph_is_built_exactly_when_a_tenant_crosses_the_exact_scan_limit() {
+        let config = AnnConfig {
+            exact_max: 500,
+            exact_fraction: 0.0,
+            walk_cost_per_ef: 0,
+            ef_search: 64,
+            ..AnnConfig::default()
+        };
+        let mut idx = AnnIndex::new(config, DIM, 0);
+        let queries = vectors(30, 17);
+        // Two tenants of 400 and 100 rows: every search is exact, no graph is built.
+        let vs = vectors(500, 21);
+        idx.insert(items(&vs, 1, |i| if i < 400 { 1 } else { 2 }))
+            .unwrap();
+        assert!(!idx.graph_built());
+        assert_eq!(idx.graph.linked(), 0);
+        for q in &queries {
+            assert_eq!(idx.search(q, 10, 1, &[]), idx.exact(q, 10, 1, &[]));
+            assert_eq!(idx.search(q, 10, 2, &[]), idx.exact(q, 10, 2, &[]));
+        }
+        // 100 more rows for tenant 1: exactly at the limit, still no graph.
+        idx.insert(items(&vectors(100, 22), 501, |_| 1)).unwrap();
+        assert!(!idx.graph_built());
+        // One more: tenant 1 crosses the limit, every stored row is linked.
+        idx.insert(items(&vectors(1, 23), 601, |_| 1)).unwrap();
+        assert!(idx.graph_built());
+        assert_eq!(idx.graph.linked(), 601);
+        assert!(recall(&idx, &queries, 1, &[]) >= 0.95);
+        // From then on inserts keep the graph complete.
+        idx.insert(items(&vectors(200, 24), 602, |_| 2)).unwrap();
+        assert!(idx.graph_built());
+        assert_eq!(idx.graph.linked(), 801);
+        assert!(recall(&idx, &queries, 1, &[]) >= 0.95);
+        for q in &queries {
+            // Tenant 2 (300 rows) is below the limit: exact.
+            assert_eq!(idx.search(q, 10, 2, &[]), idx.exact(q, 10, 2, &[]));
+        }
+    }
+
+    #[test]
+    fn persist_then_load_gives_identical_search_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let vs = vectors(2500, 31);
+        let mut idx = AnnIndex::new(graph_config(), DIM, vs.len());
+        idx.insert(items(&vs, 1, |i| (i % 3) as u32)).unwrap();
+        idx.remove(&[5, 6, 7]);
+        idx.persist(dir.path(), 4).unwrap();
+        let (mut back, covered) = AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 4).unwrap();
+        assert_eq!(covered, 2500);
+        for (i, v) in vs.iter().enumerate() {
+            let rowid = i as i64 + 1;
+            if ![5, 6, 7].contains(&rowid) {
+                back.adopt(rowid, v.clone(), vis((i % 3) as u32, None));
+            }
+        }
+        for q in vectors(30, 32) {
+            for t in 0..3 {
+                assert_eq!(back.search(&q, 10, t, &[]), idx.search(&q, 10, t, &[]));
+            }
+        }
+        // A database older than the file, or other dimensions: rebuild.
+        assert!(AnnIndex::load(dir.path(), graph_config(), DIM, 2499, 4).is_none());
+        assert!(AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 3).is_none());
+        assert!(AnnIndex::load(dir.path(), graph_config(), DIM + 1, 2500, 4).is_none());
+        // A corrupted or truncated graph file: rebuild, no panic.
+        let file = graph_path(dir.path(), "ann-v4");
+        let good = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &good[..good.len() / 3]).unwrap();
+        assert!(AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 4).is_none());
+        std::fs::write(&file, b"garbage").unwrap();
+        assert!(AnnIndex::load(dir.path(), graph_config(), DIM, 2500, 4).is_none());
+        // A newer persist replaces the file of the old version.
+        idx.persist(dir.path(), 5).unwrap();
+        assert!(!file.exists());
+        assert!(graph_path(dir.path(), "ann-v5").exists());
+    }
+
+    #[test]
+    fn an_index_without_a_graph_persists_only_its_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut idx = AnnIndex::new(AnnConfig::default(), DIM, 0);
+        idx.insert(items(&vectors(300, 41), 1, |_| 1)).unwrap();
+        assert!(!idx.graph_built());
+        idx.persist(dir.path(), 1).unwrap();
+        assert!(manifest_path(dir.path()).exists());
+        assert!(!graph_path(dir.path(), "ann-v1").exists());
+        assert!(AnnIndex::load(dir.path(), AnnConfig::default(), DIM, 300, 1).is_none());
+        remove_persisted(dir.path());
+        assert!(!manifest_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn compaction_drops_tombstones_and_keeps_results() {
+        let vs = vectors(1000, 51);
+        let mut idx = AnnIndex::new(graph_config(), DIM, vs.len());
+        idx.insert(items(&vs, 1, |_| 1)).unwrap();
+        let removed: Vec<i64> = (1..=400).collect();
+        idx.remove(&removed);
+        assert!(idx.compact_if_needed().unwrap());
+        assert_eq!(idx.graph_len(), 600);
+        assert!(idx.graph_built());
+        let queries = vectors(30, 52);
+        assert!(recall(&idx, &queries, 1, &[]) >= 0.95);
+        for q in &queries {
+            assert!(idx.search(q, 10, 1, &[]).iter().all(|h| h.rowid > 400));
         }
     }
 }

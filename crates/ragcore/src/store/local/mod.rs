@@ -4,8 +4,8 @@
 
 mod ann;
 mod export;
-mod graph_search;
 mod history;
+mod hnsw;
 mod ledger;
 mod schema;
 mod search;
