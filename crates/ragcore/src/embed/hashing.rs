@@ -1,8 +1,8 @@
 //! The offline default embedder: signed feature hashing of word and CJK character n-grams.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::{l2_normalize, EmbedRequest, EmbedResponse, Embedder, EmbedderFingerprint};
@@ -37,76 +37,102 @@ impl HashingEmbedder {
 
     /// Embeds one text synchronously.
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
-        let mut feats: HashMap<u64, (f32, u32)> = HashMap::new();
-        let mut add = |key: &str, ns: u64, w: f32| {
-            let h = xxh3_64_with_seed(key.as_bytes(), ns);
-            let e = feats.entry(h).or_insert((w, 0));
-            e.1 += 1;
-        };
         let norm = normalize(text);
-        let mut words: Vec<String> = Vec::new();
-        let mut cjk_run: Vec<char> = Vec::new();
-        let mut word = String::new();
-        let flush_cjk = |run: &mut Vec<char>, add: &mut dyn FnMut(&str, u64, f32)| {
-            for i in 0..run.len() {
-                let mut buf = [0u8; 4];
-                add(run[i].encode_utf8(&mut buf), 10, 0.4);
-                if i + 1 < run.len() {
-                    let s: String = run[i..i + 2].iter().collect();
-                    add(&s, 11, 1.0);
-                }
-                if i + 2 < run.len() {
-                    let s: String = run[i..i + 3].iter().collect();
-                    add(&s, 12, 0.5);
+        let mut feats = Features::default();
+        // Words and CJK runs are contiguous in `norm`: n-grams are hashed as slices of it.
+        let mut words: Vec<&str> = Vec::new();
+        let mut run: Vec<(usize, usize)> = Vec::new(); // byte span of each CJK char of a run
+        let mut word_start: Option<usize> = None;
+        for (i, c) in norm.char_indices() {
+            let cjk = is_cjk(c);
+            let word = !cjk && is_word_char(c);
+            if !word {
+                if let Some(s) = word_start.take() {
+                    words.push(&norm[s..i]);
                 }
             }
-            run.clear();
-        };
-        for c in norm.chars() {
-            if is_cjk(c) {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-                cjk_run.push(c);
-            } else if is_word_char(c) {
-                if !cjk_run.is_empty() {
-                    flush_cjk(&mut cjk_run, &mut add);
-                }
-                word.push(c);
-            } else {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-                if !cjk_run.is_empty() {
-                    flush_cjk(&mut cjk_run, &mut add);
-                }
+            if !cjk {
+                feats.cjk_run(&norm, &mut run);
+            }
+            if cjk {
+                run.push((i, i + c.len_utf8()));
+            } else if word && word_start.is_none() {
+                word_start = Some(i);
             }
         }
-        if !word.is_empty() {
-            words.push(word);
+        if let Some(s) = word_start {
+            words.push(&norm[s..]);
         }
-        flush_cjk(&mut cjk_run, &mut add);
+        feats.cjk_run(&norm, &mut run);
+        let mut buf = String::new();
         for (i, w) in words.iter().enumerate() {
-            add(w, 1, 1.0);
-            if i + 1 < words.len() {
-                add(&format!("{w} {}", words[i + 1]), 2, 0.5);
+            feats.add(w.as_bytes(), 1, 1.0);
+            if let Some(next) = words.get(i + 1) {
+                buf.clear();
+                buf.push_str(w);
+                buf.push(' ');
+                buf.push_str(next);
+                feats.add(buf.as_bytes(), 2, 0.5);
             }
-            let padded: Vec<char> = format!("<{w}>").chars().collect();
-            if padded.len() > 4 {
-                for tri in padded.windows(3) {
-                    let s: String = tri.iter().collect();
-                    add(&s, 3, 0.25);
+            // Character trigrams of `<word>` for words of three or more characters.
+            let padded_len = w.chars().count() + 2;
+            if padded_len > 4 {
+                buf.clear();
+                buf.push('<');
+                buf.push_str(w);
+                buf.push('>');
+                let bounds: Vec<usize> = buf
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain(std::iter::once(buf.len()))
+                    .collect();
+                for k in 0..padded_len - 2 {
+                    feats.add(&buf.as_bytes()[bounds[k]..bounds[k + 3]], 3, 0.25);
                 }
             }
         }
         let mut v = vec![0f32; self.dimensions];
-        for (h, (w, n)) in feats {
+        for (h, (w, n)) in feats.0 {
             let idx = (h % self.dimensions as u64) as usize;
             let sign = if (h >> 63) & 1 == 1 { -1.0 } else { 1.0 };
             v[idx] += sign * w * (1.0 + (n as f32).ln());
         }
         l2_normalize(&mut v);
         v
+    }
+}
+
+/// Hashed features of one text: hash -> (weight of its namespace, occurrences). Insertion
+/// order is kept, so a text's vector is the same bit for bit in every process.
+#[derive(Default)]
+struct Features(Vec<(u64, (f32, u32))>, FxHashMap<u64, usize>);
+
+impl Features {
+    fn add(&mut self, key: &[u8], namespace: u64, weight: f32) {
+        let h = xxh3_64_with_seed(key, namespace);
+        match self.1.entry(h) {
+            std::collections::hash_map::Entry::Occupied(e) => self.0[*e.get()].1 .1 += 1,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.0.len());
+                self.0.push((h, (weight, 1)));
+            }
+        }
+    }
+
+    /// CJK character unigrams, bigrams and trigrams of one run (given as byte spans in `text`);
+    /// empties the run.
+    fn cjk_run(&mut self, text: &str, run: &mut Vec<(usize, usize)>) {
+        let b = text.as_bytes();
+        for i in 0..run.len() {
+            self.add(&b[run[i].0..run[i].1], 10, 0.4);
+            if i + 1 < run.len() {
+                self.add(&b[run[i].0..run[i + 1].1], 11, 1.0);
+            }
+            if i + 2 < run.len() {
+                self.add(&b[run[i].0..run[i + 2].1], 12, 0.5);
+            }
+        }
+        run.clear();
     }
 }
 
@@ -129,7 +155,16 @@ impl Embedder for HashingEmbedder {
     }
 
     async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
-        let vectors = request.texts.iter().map(|t| self.embed_one(t)).collect();
+        // A batch is embedded on the rayon pool (pure CPU work, deterministic per text).
+        let vectors = if request.texts.len() >= 16 {
+            request
+                .texts
+                .par_iter()
+                .map(|t| self.embed_one(t))
+                .collect()
+        } else {
+            request.texts.iter().map(|t| self.embed_one(t)).collect()
+        };
         Ok(EmbedResponse {
             vectors,
             tokens: 0,

@@ -80,8 +80,7 @@ impl Chunker {
         let mut out: Vec<Chunk> = Vec::new();
         let mut seen: HashMap<String, u32> = HashMap::new();
         for (context, body) in sections {
-            for text in self.pack(&body)? {
-                let tokens = self.config.tokenizer.count(&text)?;
+            for (text, tokens) in self.pack(&body)? {
                 let base = chunk_id(&doc.id, &context, &text);
                 let n = seen.entry(base.clone()).or_insert(0);
                 let id = if *n == 0 { base } else { format!("{base}-{n}") };
@@ -99,8 +98,8 @@ impl Chunker {
         Ok(out)
     }
 
-    /// Packs the sentences of one section into chunk texts.
-    fn pack(&self, body: &str) -> Result<Vec<String>> {
+    /// Packs the sentences of one section into chunk texts, each with its exact token count.
+    fn pack(&self, body: &str) -> Result<Vec<(String, usize)>> {
         let tk = self.config.tokenizer;
         let max = self.config.max_tokens;
         let mut pieces: Vec<Piece> = Vec::new();
@@ -132,11 +131,13 @@ impl Chunker {
                 end = start + 1;
             }
             let mut text = join(&pieces[start..end]);
-            while end > start + 1 && tk.count(&text)? > max {
+            let mut tokens = tk.count(&text)?;
+            while end > start + 1 && tokens > max {
                 end -= 1;
                 text = join(&pieces[start..end]);
+                tokens = tk.count(&text)?;
             }
-            chunks.push(text);
+            chunks.push((text, tokens));
             if end >= pieces.len() {
                 break;
             }

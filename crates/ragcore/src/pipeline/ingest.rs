@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
@@ -245,60 +246,80 @@ impl Pipeline {
                 .collect();
             let total = unique.len() as u64;
             let mut records = Vec::new();
-            for (i, d) in unique.into_iter().enumerate() {
+            let mut changed: Vec<(Document, String)> = Vec::new();
+            let mut done = 0;
+            for d in unique {
                 let hash = content_hash(&d);
                 if known.get(&d.id) == Some(&hash) {
                     report.documents_unchanged += 1;
-                    progress(i as u64 + 1, total);
-                    continue;
+                    done += 1;
+                    progress(done, total);
+                } else {
+                    changed.push((d, hash));
                 }
+            }
+            // Chunking and lexical segmentation are pure CPU work per document: a group of
+            // documents at a time goes to the rayon pool (progress is reported per group).
+            let mut rest = changed.into_iter().peekable();
+            while rest.peek().is_some() {
+                let group: Vec<(Document, String)> = rest.by_ref().take(64).collect();
                 let chunker = self.inner.chunker.clone();
                 let seg = self.inner.config.segmenter;
-                let d2 = d.clone();
-                let chunks = tokio::task::spawn_blocking(
-                    move || -> Result<Vec<(crate::types::Chunk, String)>> {
-                        let chunks = chunker.chunk(&d2)?;
-                        Ok(chunks
-                            .into_iter()
-                            .map(|c| {
-                                let terms =
-                                    seg.index_text(&format!("{}\n{}", d2.title, c.indexed_text()));
-                                (c, terms)
-                            })
-                            .collect())
-                    },
-                )
-                .await?;
-                let chunks = match chunks {
-                    Ok(c) if !c.is_empty() => c,
-                    Ok(_) => {
-                        report.errors.push(IngestError {
-                            kind: "load".into(),
-                            message: format!("document {:?} produced no chunks", d.id),
-                        });
-                        continue;
-                    }
-                    Err(e) => {
-                        report.errors.push(IngestError {
-                            kind: e.kind().code().into(),
-                            message: format!("document {:?}: {e}", d.id),
-                        });
-                        continue;
-                    }
-                };
-                records.push(DocumentRecord {
-                    document: d,
-                    content_hash: hash,
-                    chunks: chunks
-                        .into_iter()
-                        .map(|(chunk, lexical_terms)| ChunkRecord {
-                            chunk,
-                            lexical_terms,
-                            vector: None,
+                let chunked = tokio::task::spawn_blocking(move || {
+                    group
+                        .into_par_iter()
+                        .map(|(d, hash)| {
+                            let chunks = chunker.chunk(&d).map(|chunks| {
+                                chunks
+                                    .into_iter()
+                                    .map(|c| {
+                                        let terms = seg.index_text(&format!(
+                                            "{}\n{}",
+                                            d.title,
+                                            c.indexed_text()
+                                        ));
+                                        (c, terms)
+                                    })
+                                    .collect::<Vec<_>>()
+                            });
+                            (d, hash, chunks)
                         })
-                        .collect(),
-                });
-                progress(i as u64 + 1, total);
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+                for (d, hash, chunks) in chunked {
+                    done += 1;
+                    progress(done, total);
+                    let chunks = match chunks {
+                        Ok(c) if !c.is_empty() => c,
+                        Ok(_) => {
+                            report.errors.push(IngestError {
+                                kind: "load".into(),
+                                message: format!("document {:?} produced no chunks", d.id),
+                            });
+                            continue;
+                        }
+                        Err(e) => {
+                            report.errors.push(IngestError {
+                                kind: e.kind().code().into(),
+                                message: format!("document {:?}: {e}", d.id),
+                            });
+                            continue;
+                        }
+                    };
+                    records.push(DocumentRecord {
+                        document: d,
+                        content_hash: hash,
+                        chunks: chunks
+                            .into_iter()
+                            .map(|(chunk, lexical_terms)| ChunkRecord {
+                                chunk,
+                                lexical_terms,
+                                vector: None,
+                            })
+                            .collect(),
+                    });
+                }
             }
             // Embed only chunks the store does not hold yet.
             let all_ids: Vec<String> = records

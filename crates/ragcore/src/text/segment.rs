@@ -122,16 +122,22 @@ impl Segmenter {
         } else {
             match self {
                 Segmenter::Bigram => {
-                    let chars: Vec<char> = run.text.chars().collect();
-                    if chars.len() == 1 {
-                        let s = run.text.clone();
-                        let stop = is_chinese_stopword(&s);
-                        out.push(Term::new(s, TermKind::Cjk, stop));
+                    // Byte offsets of the run's characters: each bigram is a slice of it.
+                    let t = &run.text;
+                    let starts: Vec<usize> = t.char_indices().map(|(i, _)| i).collect();
+                    if starts.len() == 1 {
+                        let stop = is_chinese_stopword(t);
+                        out.push(Term::new(
+                            std::mem::take(&mut run.text),
+                            TermKind::Cjk,
+                            stop,
+                        ));
                     } else {
-                        for w in chars.windows(2) {
-                            let s: String = w.iter().collect();
-                            let stop = w.iter().all(|c| is_chinese_stopword(&c.to_string()));
-                            out.push(Term::new(s, TermKind::Cjk, stop));
+                        for k in 0..starts.len() - 1 {
+                            let end = starts.get(k + 2).copied().unwrap_or(t.len());
+                            let pair = &t[starts[k]..end];
+                            let stop = pair.chars().all(is_chinese_stop_char);
+                            out.push(Term::new(pair.to_string(), TermKind::Cjk, stop));
                         }
                     }
                 }
@@ -211,6 +217,60 @@ fn is_english_stopword(w: &str) -> bool {
         "there's", "s", "t", "get", "offer", "provide", "please", "tell", "know",
     ];
     STOP.contains(&w)
+}
+
+/// [`is_chinese_stopword`] for a one-character word, without comparing strings.
+fn is_chinese_stop_char(c: char) -> bool {
+    matches!(
+        c,
+        '的' | '了'
+            | '是'
+            | '在'
+            | '有'
+            | '和'
+            | '與'
+            | '及'
+            | '或'
+            | '嗎'
+            | '呢'
+            | '吧'
+            | '啊'
+            | '我'
+            | '你'
+            | '您'
+            | '他'
+            | '她'
+            | '它'
+            | '們'
+            | '這'
+            | '那'
+            | '能'
+            | '會'
+            | '要'
+            | '請'
+            | '哪'
+            | '為'
+            | '幾'
+            | '一'
+            | '個'
+            | '也'
+            | '都'
+            | '就'
+            | '還'
+            | '之'
+            | '其'
+            | '以'
+            | '於'
+            | '而'
+            | '被'
+            | '把'
+            | '讓'
+            | '給'
+            | '对'
+            | '吗'
+            | '们'
+            | '这'
+    )
 }
 
 fn is_chinese_stopword(w: &str) -> bool {
@@ -328,6 +388,18 @@ mod tests {
             .map(|t| t.text.as_str())
             .collect();
         assert_eq!(ents, vec!["ufo", "clearsky", "x200", "iphone"]);
+    }
+
+    #[test]
+    fn stop_chars_are_the_one_character_stop_words() {
+        for c in ('\u{3400}'..='\u{9FFF}').chain('a'..='z') {
+            let mut b = [0u8; 4];
+            assert_eq!(
+                is_chinese_stop_char(c),
+                is_chinese_stopword(c.encode_utf8(&mut b)),
+                "{c}"
+            );
+        }
     }
 
     #[test]

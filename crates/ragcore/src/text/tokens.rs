@@ -1,13 +1,12 @@
-//! Exact token counts with the OpenAI BPE vocabularies (tiktoken-rs).
+//! Exact token counts with the OpenAI BPE vocabularies (bpe-openai: the same tokens as tiktoken,
+//! with linear-time encoding; `tests/token_counts.rs` checks it against tiktoken-rs).
 
 use std::sync::OnceLock;
 
 use crate::memo::TextMemo;
 
-use serde::{Deserialize, Serialize};
-use tiktoken_rs::CoreBPE;
-
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// A BPE vocabulary used for token-exact chunking and for metering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -57,25 +56,16 @@ impl Tokenizer {
         }
     }
 
-    fn bpe(self) -> Result<&'static CoreBPE> {
-        static CL100K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
-        static O200K: OnceLock<std::result::Result<CoreBPE, String>> = OnceLock::new();
-        let cell = match self {
-            Tokenizer::Cl100kBase => {
-                CL100K.get_or_init(|| tiktoken_rs::cl100k_base().map_err(|e| e.to_string()))
-            }
-            Tokenizer::O200kBase => {
-                O200K.get_or_init(|| tiktoken_rs::o200k_base().map_err(|e| e.to_string()))
-            }
-        };
-        cell.as_ref().map_err(|e| {
-            Error::Internal(format!("cannot load the {} vocabulary: {e}", self.as_str()))
-        })
+    fn bpe(self) -> &'static bpe_openai::Tokenizer {
+        match self {
+            Tokenizer::Cl100kBase => bpe_openai::cl100k_base(),
+            Tokenizer::O200kBase => bpe_openai::o200k_base(),
+        }
     }
 
     /// Number of tokens in `text` (special tokens are treated as plain text).
     pub fn count(self, text: &str) -> Result<usize> {
-        Ok(self.bpe()?.encode_ordinary(text).len())
+        Ok(self.bpe().count(text))
     }
 
     /// [`Tokenizer::count`] remembered per process for texts that come back again and again
@@ -90,7 +80,7 @@ impl Tokenizer {
 
     /// Token ids of `text`.
     pub fn encode(self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.bpe()?.encode_ordinary(text))
+        Ok(self.bpe().encode(text))
     }
 }
 

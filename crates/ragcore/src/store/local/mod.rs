@@ -126,6 +126,9 @@ impl LocalStore {
         })?;
         schema::init(&conn)?;
         read_tuning(&conn)?;
+        // Writes, reads and the logs on this connection use more distinct cached statements
+        // than rusqlite's default of 16.
+        conn.set_prepared_statement_cache_capacity(64);
         check_meta(
             &conn,
             "schema_version",

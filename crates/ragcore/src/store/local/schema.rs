@@ -78,6 +78,7 @@ pub(crate) fn init(conn: &Connection) -> Result<()> {
             USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
         "#,
     )?;
+    fts_hash_size(conn)?;
     let stored: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -93,6 +94,29 @@ pub(crate) fn init(conn: &Connection) -> Result<()> {
         }
         Some("1") => migrate_to_2(conn)?,
         Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Bytes of terms FTS5 buffers in memory before it writes an index segment. Its default
+/// (1 MiB) makes a large ingest flush and re-sort the buffer dozens of times and then merge the
+/// small segments; 32 MiB covers an ingest of a few thousand chunks in one flush at commit. It
+/// is stored in the FTS5 config table, so it is written once per knowledge base.
+const FTS_HASH_BYTES: i64 = 32 * 1024 * 1024;
+
+fn fts_hash_size(conn: &Connection) -> Result<()> {
+    let stored: Option<i64> = conn
+        .query_row(
+            "SELECT v FROM chunks_fts_config WHERE k = 'hashsize'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if stored != Some(FTS_HASH_BYTES) {
+        conn.execute(
+            "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('hashsize', ?1)",
+            [FTS_HASH_BYTES],
+        )?;
     }
     Ok(())
 }
@@ -145,4 +169,32 @@ pub(crate) fn blob_to_vec(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_hash_size_is_stored_once_and_kept() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        init(&conn)?;
+        let read = |conn: &Connection| -> Result<i64> {
+            Ok(conn.query_row(
+                "SELECT v FROM chunks_fts_config WHERE k = 'hashsize'",
+                [],
+                |r| r.get(0),
+            )?)
+        };
+        assert_eq!(read(&conn)?, FTS_HASH_BYTES);
+        init(&conn)?; // a reopen keeps it (one row, same value)
+        assert_eq!(read(&conn)?, FTS_HASH_BYTES);
+        let rows: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM chunks_fts_config WHERE k = 'hashsize'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(rows, 1);
+        Ok(())
+    }
 }

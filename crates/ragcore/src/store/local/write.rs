@@ -153,7 +153,8 @@ pub(super) fn write_tenant(
             serde_json::to_string(&doc.acl).map_err(|e| Error::Internal(e.to_string()))?;
         let meta_json =
             serde_json::to_string(&doc.metadata).map_err(|e| Error::Internal(e.to_string()))?;
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO documents(tenant_id, doc_id, title, kind, source, content_hash, acl, metadata, version) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT(tenant_id, doc_id) DO UPDATE SET title = excluded.title, kind = excluded.kind, \
@@ -162,17 +163,20 @@ pub(super) fn write_tenant(
             params![tenant, doc.id, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json, version as i64],
         )?;
         close_history(tx, version, tenant, &doc.id)?;
-        tx.execute(
+        exec(
+            tx,
             "INSERT INTO doc_history(tenant_id, doc_id, version_added, title, kind, source, content_hash, acl, metadata) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![tenant, doc.id, version as i64, doc.title, doc.kind.as_str(), doc.source, rec.content_hash, acl_json, meta_json],
         )?;
-        tx.execute(
+        exec(
+            tx,
             "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
             params![tenant, doc.id],
         )?;
         for p in &doc.acl {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT OR IGNORE INTO doc_acl(tenant_id, doc_id, principal) VALUES (?1, ?2, ?3)",
                 params![tenant, doc.id, p],
             )?;
@@ -198,18 +202,20 @@ pub(super) fn write_tenant(
         let new_ids: HashSet<&str> = rec.chunks.iter().map(|c| c.chunk.id.as_str()).collect();
         for (id, rowid) in &existing {
             if !new_ids.contains(id.as_str()) {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
                     params![version as i64, rowid],
                 )?;
-                tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
+                exec(tx, "DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
                 removed.push(*rowid);
                 res.chunks_removed += 1;
             }
         }
         for c in &rec.chunks {
             if let Some(rowid) = existing.get(&c.chunk.id) {
-                tx.execute(
+                exec(
+                    tx,
                     "UPDATE chunks SET ordinal = ?1 WHERE rowid = ?2",
                     params![c.chunk.ordinal, rowid],
                 )?;
@@ -222,7 +228,8 @@ pub(super) fn write_tenant(
                     c.chunk.id, doc.id
                 )));
             };
-            tx.execute(
+            exec(
+            tx,
                 "INSERT INTO chunks(chunk_id, tenant_id, doc_id, ordinal, context, text, tokens, version_added, vector) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
@@ -238,7 +245,8 @@ pub(super) fn write_tenant(
                 ],
             )?;
             let rowid = tx.last_insert_rowid();
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO chunks_fts(rowid, terms) VALUES (?1, ?2)",
                 params![rowid, c.lexical_terms],
             )?;
@@ -294,9 +302,16 @@ pub(super) fn apply_delete(
     Ok((res, removed))
 }
 
+/// Runs one statement through the connection's statement cache (a bulk ingest runs the same
+/// few statements thousands of times).
+fn exec(tx: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(tx.prepare_cached(sql)?.execute(params)?)
+}
+
 /// Ends the history row of a document's current content at `version`.
 fn close_history(tx: &Connection, version: u64, tenant: u32, doc_id: &str) -> Result<()> {
-    tx.execute(
+    exec(
+            tx,
         "UPDATE doc_history SET version_removed = ?1 WHERE tenant_id = ?2 AND doc_id = ?3 AND version_removed IS NULL",
         params![version as i64, tenant, doc_id],
     )?;
@@ -310,7 +325,8 @@ fn record_change(
     doc_id: &str,
     change: &str,
 ) -> Result<()> {
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO doc_changes(version, tenant_id, doc_id, change) VALUES (?1, ?2, ?3, ?4)",
         params![version as i64, tenant, doc_id, change],
     )?;
@@ -325,14 +341,16 @@ fn remove_document(
     tenant: u32,
     doc_id: &str,
 ) -> Result<Option<Vec<i64>>> {
-    let n = tx.execute(
+    let n = exec(
+        tx,
         "DELETE FROM documents WHERE tenant_id = ?1 AND doc_id = ?2",
         params![tenant, doc_id],
     )?;
     if n == 0 {
         return Ok(None);
     }
-    tx.execute(
+    exec(
+        tx,
         "DELETE FROM doc_acl WHERE tenant_id = ?1 AND doc_id = ?2",
         params![tenant, doc_id],
     )?;
@@ -344,11 +362,12 @@ fn remove_document(
         r.collect::<rusqlite::Result<_>>()?
     };
     for rowid in &rows {
-        tx.execute(
+        exec(
+            tx,
             "UPDATE chunks SET version_removed = ?1 WHERE rowid = ?2",
             params![version as i64, rowid],
         )?;
-        tx.execute("DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
+        exec(tx, "DELETE FROM chunks_fts WHERE rowid = ?1", [rowid])?;
     }
     close_history(tx, version, tenant, doc_id)?;
     record_change(tx, version, tenant, doc_id, "removed")?;
