@@ -72,14 +72,13 @@ async fn events(
     tenant: Option<String>,
     limit: Option<usize>,
 ) -> Result<Vec<AskEvent>> {
-    let db = kb.kb.join("kb.sqlite");
-    if !db.exists() {
+    if !kb.kb.join("kb.sqlite").exists() {
         anyhow::bail!(
             "no knowledge base at {} (nothing was ingested or asked yet)",
             kb.kb.display()
         );
     }
-    let log = SqliteEventLog::open(&db)?;
+    let log = SqliteEventLog::open_kb_dir(&kb.kb)?;
     let since_ms = hours.map(|h| ragcore::observe::now_ms() - (h * 3_600_000.0) as i64);
     Ok(log
         .list(ListEventsRequest {

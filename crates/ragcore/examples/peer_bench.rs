@@ -158,7 +158,7 @@ fn tokens(texts: &str, rounds: usize) -> R<()> {
     }
     let median = percentile(&sorted(times), 50);
     println!(
-        "{{\"side\":\"ragcore (tiktoken-rs)\",\"texts\":{},\"tokens\":{total},\"median_s\":{median:.5},\"mb_per_s\":{:.3}}}",
+        "{{\"side\":\"ragcore (bpe-openai)\",\"texts\":{},\"tokens\":{total},\"median_s\":{median:.5},\"mb_per_s\":{:.3}}}",
         texts.len(),
         bytes as f64 / 1e6 / median
     );

@@ -1,5 +1,6 @@
 //! The embedded default in one call: [`Pipeline::open_local`] opens a knowledge-base directory
-//! with SQLite + HNSW, the prompt registry in the same database, the hashing embedder and the
+//! with SQLite + HNSW (`kb.sqlite`), the prompt registry in the same database, the event log,
+//! cost ledger and drift log in `ops.sqlite` beside it, the hashing embedder and the
 //! extractive answerer unless others are given, and the default guards: input length, secrets,
 //! prompt injection and PII on questions; injected passages withheld from prompts; personal data
 //! in answers that is not in the passages redacted.
@@ -22,6 +23,7 @@ use crate::guard::{
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::observe::{AlertEngine, Observer, SqliteEventLog};
+use crate::ops_file::{move_legacy_tables, OPS_FILE};
 use crate::pipeline::{Pipeline, PipelineBuilder, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
 use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
@@ -86,16 +88,19 @@ impl Pipeline {
             LocalStore::open_async(&dir, store_config).await?
         };
         let db = dir.join("kb.sqlite");
-        let ledger_db = db.clone();
-        let db2 = db.clone();
-        let vault_db = db.clone();
-        let events_db = db.clone();
+        let ops = dir.join(OPS_FILE);
+        let (ledger_db, drift_db, events_db) = (ops.clone(), ops.clone(), ops.clone());
+        let (kb_for_drift, vault_db) = (db.clone(), db.clone());
+        let (kb_for_move, ops_for_move) = (db.clone(), ops.clone());
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let ledger =
             tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
         let prices = options.prices.unwrap_or_default();
         let budgets = Budgets::from_config(Arc::new(ledger), prices.clone(), options.budgets)?;
-        let drift = tokio::task::spawn_blocking(move || SqliteDriftLog::open(db2)).await??;
+        let drift = tokio::task::spawn_blocking(move || {
+            SqliteDriftLog::open_with_knowledge(drift_db, kb_for_drift)
+        })
+        .await??;
         let vault = tokio::task::spawn_blocking(move || SqliteVault::open(vault_db)).await??;
         let pii = Arc::new(PiiRedactor::new()?);
         let mut observer = Observer::new()
@@ -106,6 +111,10 @@ impl Pipeline {
                 tokio::task::spawn_blocking(move || SqliteEventLog::open(events_db)).await??;
             observer = observer.with_event_log(Arc::new(events));
         }
+        // Knowledge bases from before ops.sqlite: their event, cost and drift rows move over
+        // once the tables above exist.
+        tokio::task::spawn_blocking(move || move_legacy_tables(&kb_for_move, &ops_for_move))
+            .await??;
         if let Some(engine) = options.alerts {
             observer = observer.with_alerts(engine);
         }

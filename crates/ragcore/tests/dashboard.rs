@@ -99,7 +99,7 @@ async fn the_report_renders_its_charts_in_headless_chromium() -> R {
     ] {
         p.ask(AskRequest::new(q, s.clone())).await?;
     }
-    let mut events = SqliteEventLog::open(dir.path().join("kb.sqlite"))?
+    let mut events = SqliteEventLog::open_kb_dir(dir.path())?
         .list(ListEventsRequest::default())
         .await?;
     // ... plus a second tenant on the previous day, with a cache hit and a low-grounded answer.

@@ -101,8 +101,8 @@ async fn every_ask_is_counted_and_logged_with_pii_redacted() -> R {
         "{text}"
     );
 
-    // The event log in kb.sqlite, read by another handle (the CLI does this).
-    let log = SqliteEventLog::open(dir.path().join("kb.sqlite"))?;
+    // The event log in ops.sqlite, read by another handle (the CLI does this).
+    let log = SqliteEventLog::open_kb_dir(dir.path())?;
     let events = log.list(ListEventsRequest::default()).await?;
     assert_eq!(events.len(), 4);
     let outcomes: Vec<&str> = events.iter().map(|e| e.outcome.as_str()).collect();
@@ -175,7 +175,7 @@ async fn evaluation_runs_can_skip_the_event_log() -> R {
         Scope::tenant("acme"),
     ))
     .await?;
-    let log = SqliteEventLog::open(dir.path().join("kb.sqlite"))?;
+    let log = SqliteEventLog::open_kb_dir(dir.path())?;
     assert!(log.list(ListEventsRequest::default()).await?.is_empty());
     assert!(p.metrics_text()?.contains("outcome=\"answered\"} 1"));
     Ok(())
@@ -404,7 +404,7 @@ async fn cache_hits_and_misses_are_counted_and_logged() -> R {
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
-    let log = SqliteEventLog::open(dir.path().join("kb.sqlite"))?;
+    let log = SqliteEventLog::open_kb_dir(dir.path())?;
     let events = log.list(ListEventsRequest::default()).await?;
     let statuses: Vec<_> = events.iter().map(|e| (e.cache_hit, e.cache)).collect();
     assert!(
@@ -412,5 +412,62 @@ async fn cache_hits_and_misses_are_counted_and_logged() -> R {
         "{statuses:?}"
     );
     assert_eq!(statuses.iter().filter(|s| !s.0).count(), 2, "{statuses:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_older_knowledge_base_keeps_its_events_when_they_move_to_ops_sqlite() -> R {
+    let dir = tempfile::tempdir()?;
+    let kb_file = dir.path().join("kb.sqlite");
+    // A knowledge base from before ops.sqlite: the event log and the cost tables in kb.sqlite.
+    {
+        let old = SqliteEventLog::open(&kb_file)?;
+        for (i, outcome) in ["answered", "no_answer"].into_iter().enumerate() {
+            let mut e = event(1_700_000_000 + i as i64, outcome, 12.0);
+            e.request_id = format!("old-{i}");
+            old.append(ragcore::observe::AppendEventRequest { event: e })
+                .await?;
+        }
+        ragcore::cost::SqliteCostLedger::open(&kb_file)?;
+    }
+    let tables = |file: &std::path::Path| -> rusqlite::Result<Vec<String>> {
+        let conn = rusqlite::Connection::open(file)?;
+        let mut stmt = conn.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN \
+             ('ask_events', 'cost_ledger', 'cost_reservations', 'ask_drift') ORDER BY name",
+        )?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        names.collect()
+    };
+    assert_eq!(
+        tables(&kb_file)?,
+        ["ask_events", "cost_ledger", "cost_reservations"]
+    );
+    for _ in 0..2 {
+        // Opened twice: the second open finds nothing left to move and duplicates nothing.
+        let p = faq_kb(dir.path(), LocalOptions::default()).await?;
+        p.ask(AskRequest::new(
+            "How long does shipping take?",
+            Scope::tenant("acme"),
+        ))
+        .await?;
+    }
+    assert!(tables(&kb_file)?.is_empty(), "{:?}", tables(&kb_file)?);
+    let ops = dir.path().join("ops.sqlite");
+    assert_eq!(
+        tables(&ops)?,
+        [
+            "ask_drift",
+            "ask_events",
+            "cost_ledger",
+            "cost_reservations"
+        ]
+    );
+    let events = SqliteEventLog::open_kb_dir(dir.path())?
+        .list(ListEventsRequest::default())
+        .await?;
+    let ids: Vec<&str> = events.iter().map(|e| e.request_id.as_str()).collect();
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    assert_eq!(&ids[..2], ["old-0", "old-1"]);
     Ok(())
 }

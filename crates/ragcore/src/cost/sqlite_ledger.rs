@@ -1,5 +1,5 @@
-//! [`SqliteCostLedger`]: the cost ledger and budget reservations in the knowledge base's
-//! `kb.sqlite` (tables `cost_ledger` and `cost_reservations`). A reservation checks and inserts in
+//! [`SqliteCostLedger`]: the cost ledger and budget reservations in a local knowledge base's
+//! `ops.sqlite` (tables `cost_ledger` and `cost_reservations`). A reservation checks and inserts in
 //! one `BEGIN IMMEDIATE` transaction, so concurrent spenders, in this process or another, are
 //! serialised by SQLite.
 
@@ -34,7 +34,7 @@ impl std::fmt::Debug for SqliteCostLedger {
 }
 
 impl SqliteCostLedger {
-    /// Opens the ledger in `db_file` (normally the knowledge base's `kb.sqlite`), creating its
+    /// Opens the ledger in `db_file` (normally a knowledge base's `ops.sqlite`), creating its
     /// tables when missing.
     pub fn open(db_file: impl AsRef<Path>) -> Result<Self> {
         let conn = Connection::open(db_file.as_ref())?;
@@ -132,9 +132,9 @@ impl CostLedger for SqliteCostLedger {
                     });
                 }
             }
-            tx.execute(
-                "INSERT INTO cost_reservations(at_ms, day, tenant, principal, feature, model, amount_usd)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            tx.prepare_cached("INSERT INTO cost_reservations(at_ms, day, tenant, principal, feature, model, amount_usd)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+.execute(
                 params![
                     e.at_ms,
                     Period::Day.window(e.at_ms),
@@ -146,8 +146,8 @@ impl CostLedger for SqliteCostLedger {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            tx.execute(
-                "DELETE FROM cost_reservations WHERE at_ms < ?1",
+            tx.prepare_cached("DELETE FROM cost_reservations WHERE at_ms < ?1")?
+.execute(
                 [e.at_ms - STALE_RESERVATION_MS],
             )?;
             tx.commit()?;
@@ -160,31 +160,32 @@ impl CostLedger for SqliteCostLedger {
         self.with(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for e in &request.entries {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO cost_ledger(at_ms, day, tenant, principal, feature, model,
                         prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens,
                         embedding_tokens, estimated, cost_usd, prices)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    params![
-                        e.at_ms,
-                        Period::Day.window(e.at_ms),
-                        e.tenant,
-                        e.principal,
-                        e.feature,
-                        e.model,
-                        u(e.usage.prompt_tokens),
-                        u(e.usage.cached_prompt_tokens),
-                        u(e.usage.completion_tokens),
-                        u(e.usage.reasoning_tokens),
-                        u(e.usage.embedding_tokens),
-                        e.usage.estimated,
-                        e.cost_usd,
-                        e.prices
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    e.at_ms,
+                    Period::Day.window(e.at_ms),
+                    e.tenant,
+                    e.principal,
+                    e.feature,
+                    e.model,
+                    u(e.usage.prompt_tokens),
+                    u(e.usage.cached_prompt_tokens),
+                    u(e.usage.completion_tokens),
+                    u(e.usage.reasoning_tokens),
+                    u(e.usage.embedding_tokens),
+                    e.usage.estimated,
+                    e.cost_usd,
+                    e.prices
+                ])?;
             }
             if let Some(id) = request.reservation {
-                tx.execute("DELETE FROM cost_reservations WHERE id = ?1", [id])?;
+                tx.prepare_cached("DELETE FROM cost_reservations WHERE id = ?1")?
+                    .execute([id])?;
             }
             tx.commit()?;
             Ok(())

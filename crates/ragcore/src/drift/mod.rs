@@ -4,7 +4,8 @@
 //! daily statistics compared with a baseline window, and the unanswered questions grouped by
 //! shared terms ("the questions users ask that the knowledge base cannot answer").
 //!
-//! [`SqliteDriftLog`] keeps its own table (`ask_drift`) in the knowledge base's `kb.sqlite`.
+//! [`SqliteDriftLog`] keeps its own table (`ask_drift`) in a local knowledge base's
+//! `ops.sqlite` (next to `kb.sqlite`).
 
 #[cfg(feature = "postgres")]
 mod pg;

@@ -1,6 +1,7 @@
-//! [`SqliteDriftLog`]: the drift records in their own table of `kb.sqlite`. The corpus centroid
-//! of a tenant (mean of its live chunk vectors) is read from the store's `chunks` table and
-//! cached until the knowledge-base version changes.
+//! [`SqliteDriftLog`]: the drift records in their own table (of `ops.sqlite` in a local
+//! knowledge base, next to `kb.sqlite`). The corpus centroid of a tenant (mean of its live chunk
+//! vectors) is read from the store's `chunks` table (in the same database, or in the attached
+//! knowledge file) and cached until the knowledge-base version changes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ type CentroidCache = HashMap<String, (i64, Option<Vec<f32>>)>;
 
 struct Inner {
     path: PathBuf,
+    /// The schema that holds the store's tables: `main`, or `kb` (the attached `kb.sqlite`).
+    kb_schema: &'static str,
     conn: Mutex<Connection>,
     centroids: Mutex<CentroidCache>,
 }
@@ -42,13 +45,25 @@ impl std::fmt::Debug for SqliteDriftLog {
 const MAX_GAP_QUESTIONS: i64 = 5_000;
 
 impl SqliteDriftLog {
-    /// Opens (creating its table when missing) the drift log in the database at `path`.
-    /// Blocking.
+    /// Opens (creating its table when missing) the drift log in the database at `path`, which
+    /// also holds the store's tables (the centroids are read from there). Blocking.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_inner(path.as_ref(), None)
+    }
+
+    /// Opens the drift log in `path` (creating its table when missing) and reads the centroids
+    /// from the knowledge base in `kb_file` (attached read-only), so that the per-ask drift rows
+    /// are written outside the knowledge file. Blocking.
+    pub fn open_with_knowledge(path: impl AsRef<Path>, kb_file: impl AsRef<Path>) -> Result<Self> {
+        Self::open_inner(path.as_ref(), Some(kb_file.as_ref()))
+    }
+
+    fn open_inner(path: &Path, kb_file: Option<&Path>) -> Result<Self> {
+        let path = path.to_path_buf();
         let conn = Connection::open(&path)
             .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
         // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -64,9 +79,19 @@ impl SqliteDriftLog {
             );
             CREATE INDEX IF NOT EXISTS ask_drift_by_day ON ask_drift(tenant, day);",
         )?;
+        let kb_schema = match kb_file {
+            Some(kb) => {
+                let uri = kb.to_string_lossy().to_string();
+                conn.execute("ATTACH DATABASE ?1 AS kb", [uri])
+                    .map_err(|e| Error::Storage(format!("cannot attach {}: {e}", kb.display())))?;
+                "kb"
+            }
+            None => "main",
+        };
         Ok(SqliteDriftLog {
             inner: Arc::new(Inner {
                 path,
+                kb_schema,
                 conn: Mutex::new(conn),
                 centroids: Mutex::new(HashMap::new()),
             }),
@@ -85,10 +110,12 @@ impl SqliteDriftLog {
 
 /// The normalised mean of a tenant's live chunk vectors, or `None` without chunks or without
 /// the store's tables.
-fn centroid(conn: &Connection, tenant: &str) -> Result<Option<Vec<f32>>> {
+fn centroid(conn: &Connection, schema: &str, tenant: &str) -> Result<Option<Vec<f32>>> {
     let has_chunks: Option<String> = conn
         .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'chunks'",
+            &format!(
+                "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name = 'chunks'"
+            ),
             [],
             |r| r.get(0),
         )
@@ -96,10 +123,10 @@ fn centroid(conn: &Connection, tenant: &str) -> Result<Option<Vec<f32>>> {
     if has_chunks.is_none() {
         return Ok(None);
     }
-    let mut stmt = conn.prepare(
-        "SELECT c.vector FROM chunks c JOIN tenants t ON t.id = c.tenant_id \
-         WHERE t.name = ?1 AND c.version_removed IS NULL",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT c.vector FROM {schema}.chunks c JOIN {schema}.tenants t ON t.id = c.tenant_id \
+         WHERE t.name = ?1 AND c.version_removed IS NULL"
+    ))?;
     let mut rows = stmt.query([tenant])?;
     let mut sum: Vec<f64> = Vec::new();
     while let Some(row) = rows.next()? {
@@ -121,22 +148,21 @@ fn centroid(conn: &Connection, tenant: &str) -> Result<Option<Vec<f32>>> {
     Ok(Some(sum.iter().map(|x| (x / norm) as f32).collect()))
 }
 
-fn kb_version(conn: &Connection) -> Result<i64> {
+fn kb_version(conn: &Connection, schema: &str) -> Result<i64> {
     let has: Option<String> = conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'kb_versions'",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!(
+            "SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name = 'kb_versions'"
+        ))?
+        .query_row([], |r| r.get(0))
         .optional()?;
     if has.is_none() {
         return Ok(0);
     }
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM kb_versions",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT COALESCE(MAX(version), 0) FROM {schema}.kb_versions"
+        ))?
+        .query_row([], |r| r.get(0))?)
 }
 
 fn centroid_similarity(
@@ -145,14 +171,17 @@ fn centroid_similarity(
     tenant: &str,
     q: &[f32],
 ) -> Result<Option<f32>> {
-    let version = kb_version(conn)?;
+    let version = kb_version(conn, inner.kb_schema)?;
     let mut cache = inner
         .centroids
         .lock()
         .map_err(|_| Error::poisoned("drift centroids"))?;
     let fresh = matches!(cache.get(tenant), Some((v, _)) if *v == version);
     if !fresh {
-        cache.insert(tenant.to_string(), (version, centroid(conn, tenant)?));
+        cache.insert(
+            tenant.to_string(),
+            (version, centroid(conn, inner.kb_schema, tenant)?),
+        );
     }
     Ok(cache
         .get(tenant)
@@ -206,9 +235,9 @@ impl DriftLog for SqliteDriftLog {
                 Some(q) => centroid_similarity(inner, &conn, &record.tenant, q)?,
                 None => None,
             };
-            conn.execute(
-                "INSERT INTO ask_drift(day, tenant, top_score, no_answer, centroid_similarity, question) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            conn.prepare_cached("INSERT INTO ask_drift(day, tenant, top_score, no_answer, centroid_similarity, question) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+.execute(
                 params![
                     record.day,
                     record.tenant,

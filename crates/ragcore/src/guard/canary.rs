@@ -95,13 +95,46 @@ fn folded(text: &str) -> Vec<char> {
     out
 }
 
-fn window_hash(w: &[char]) -> u64 {
-    let mut buf = [0u8; 4];
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for c in w {
-        h.update(c.encode_utf8(&mut buf).as_bytes());
+/// The Mersenne prime 2^61 - 1: the modulus of the rolling window hash.
+const HASH_MOD: u64 = (1 << 61) - 1;
+/// The base of the rolling window hash (any value in 2..HASH_MOD).
+const HASH_BASE: u64 = 0x1f3d_5b79_a3c1_e5f7 % HASH_MOD;
+
+fn mul_mod(a: u64, b: u64) -> u64 {
+    let p = a as u128 * b as u128;
+    let s = (p & HASH_MOD as u128) as u64 + (p >> 61) as u64;
+    if s >= HASH_MOD {
+        s - HASH_MOD
+    } else {
+        s
     }
-    h.digest()
+}
+
+/// The hash of every run of `n` characters of `text`, in one pass (a polynomial rolling hash
+/// modulo 2^61 - 1: two different runs collide with probability below n / 2^61).
+fn window_hashes(text: &[char], n: usize) -> Vec<u64> {
+    if n == 0 || text.len() < n {
+        return Vec::new();
+    }
+    let value = |c: char| c as u64 + 1;
+    // BASE^(n-1), the weight of the character that leaves the window.
+    let mut top = 1;
+    for _ in 1..n {
+        top = mul_mod(top, HASH_BASE);
+    }
+    let mut h = 0;
+    for &c in &text[..n] {
+        h = (mul_mod(h, HASH_BASE) + value(c)) % HASH_MOD;
+    }
+    let mut out = Vec::with_capacity(text.len() - n + 1);
+    out.push(h);
+    for i in n..text.len() {
+        let leaving = mul_mod(value(text[i - n]), top);
+        h = (h + HASH_MOD - leaving) % HASH_MOD;
+        h = (mul_mod(h, HASH_BASE) + value(text[i])) % HASH_MOD;
+        out.push(h);
+    }
+    out
 }
 
 impl Canary {
@@ -153,27 +186,51 @@ pub fn verbatim_overlap(answer: &str, source: &str, allowed: &[&str]) -> bool {
     if src.len() < VERBATIM_CHARS || ans.len() < VERBATIM_CHARS {
         return false;
     }
-    let allowed_windows: HashSet<u64> = allowed
-        .iter()
-        .flat_map(|a| {
-            let f = folded(a);
-            f.windows(VERBATIM_CHARS)
-                .map(window_hash)
-                .collect::<Vec<_>>()
-        })
+    // Windows of the answer that are also in the source; usually none, and then the allowed
+    // texts need not be hashed at all.
+    let answer_windows: HashSet<u64> = window_hashes(&ans, VERBATIM_CHARS).into_iter().collect();
+    let shared: HashSet<u64> = window_hashes(&src, VERBATIM_CHARS)
+        .into_iter()
+        .filter(|h| answer_windows.contains(h))
         .collect();
-    let windows: HashSet<u64> = src
-        .windows(VERBATIM_CHARS)
-        .map(window_hash)
-        .filter(|h| !allowed_windows.contains(h))
-        .collect();
-    ans.windows(VERBATIM_CHARS)
-        .any(|w| windows.contains(&window_hash(w)))
+    if shared.is_empty() {
+        return false;
+    }
+    let mut uncovered = shared;
+    for a in allowed {
+        let f = folded(a);
+        for h in window_hashes(&f, VERBATIM_CHARS) {
+            uncovered.remove(&h);
+        }
+        if uncovered.is_empty() {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rolling_window_hashes_equal_hashing_each_window() {
+        let text: Vec<char> = "退貨政策 returns within 7 days, 大型家電享有 2 年保固 ok"
+            .chars()
+            .collect();
+        for n in [1, 3, 10, text.len()] {
+            let direct: Vec<u64> = text
+                .windows(n)
+                .map(|w| {
+                    w.iter()
+                        .fold(0, |h, &c| (mul_mod(h, HASH_BASE) + c as u64 + 1) % HASH_MOD)
+                })
+                .collect();
+            assert_eq!(window_hashes(&text, n), direct, "n = {n}");
+        }
+        assert!(window_hashes(&text, text.len() + 1).is_empty());
+        assert!(window_hashes(&text, 0).is_empty());
+    }
 
     #[test]
     fn token_and_verbatim_leaks() {

@@ -7,9 +7,11 @@
 //! A sentence that cites `[n]` is also checked against passage `n` alone (citation validity).
 
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::memo::TextMemo;
 use crate::text::{split_sentences, Segmenter, Term, TermKind};
 
 /// Scores of one answer.
@@ -93,38 +95,43 @@ impl GroundednessChecker {
             .collect()
     }
 
-    fn support(&self, sentence: &[Term], passage: &HashSet<String>) -> Option<f32> {
+    fn support(&self, sentence: &[Term], has: impl Fn(&str) -> bool) -> Option<f32> {
         let total: f32 = sentence.iter().map(weight).sum();
         if total == 0.0 {
             return None;
         }
-        let found: f32 = sentence
-            .iter()
-            .filter(|t| passage.contains(&t.text))
-            .map(weight)
-            .sum();
+        let found: f32 = sentence.iter().filter(|t| has(&t.text)).map(weight).sum();
         Some(found / total)
+    }
+
+    /// The distinct terms of a passage. The same passages are checked answer after answer
+    /// and a text's terms never change, so they are memoised per process (keyed by the
+    /// segmenter and the text).
+    fn passage_terms(&self, passage: &str) -> Arc<HashSet<String>> {
+        static MEMO: OnceLock<TextMemo<Arc<HashSet<String>>, 16_384>> = OnceLock::new();
+        MEMO.get_or_init(TextMemo::default)
+            .get_or(self.segmenter.as_str(), passage, || {
+                Arc::new(self.terms(passage).into_iter().map(|t| t.text).collect())
+            })
     }
 
     /// Scores `answer` against `passages` (numbered from 1 in order, as cited).
     pub fn check(&self, answer: &str, passages: &[&str]) -> Groundedness {
-        let per_passage: Vec<HashSet<String>> = passages
-            .iter()
-            .map(|p| self.terms(p).into_iter().map(|t| t.text).collect())
-            .collect();
-        let all: HashSet<String> = per_passage.iter().flatten().cloned().collect();
+        let per_passage: Vec<Arc<HashSet<String>>> =
+            passages.iter().map(|p| self.passage_terms(p)).collect();
+        let in_any = |t: &str| per_passage.iter().any(|p| p.contains(t));
         let mut sentences = Vec::new();
         let mut unsupported = Vec::new();
         for s in split_sentences(answer) {
             let terms = self.terms(&strip_markers(s));
-            let Some(support) = self.support(&terms, &all) else {
+            let Some(support) = self.support(&terms, in_any) else {
                 continue;
             };
             sentences.push(support);
             for n in markers(s) {
                 let cited = (n as usize).checked_sub(1).and_then(|i| per_passage.get(i));
                 let ok = cited
-                    .and_then(|p| self.support(&terms, p))
+                    .and_then(|p| self.support(&terms, |t| p.contains(t)))
                     .is_some_and(|v| v >= 0.5);
                 if !ok && !unsupported.contains(&n) {
                     unsupported.push(n);

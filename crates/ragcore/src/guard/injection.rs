@@ -15,7 +15,10 @@
 //! [`InjectionDetector::score_document`] weighs the indirect categories more, for scanning
 //! retrieved chunks, where text addressed to the assistant is itself suspicious.
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+
+/// Bytes of lazy-DFA cache for the pattern set (per thread that searches with it).
+const DFA_CACHE_BYTES: usize = 32 << 20;
 
 use async_trait::async_trait;
 
@@ -279,7 +282,12 @@ impl InjectionDetector {
 
     /// Compiles the patterns (threshold [`Self::DEFAULT_THRESHOLD`], empty allowlist).
     pub fn new() -> Result<Self> {
-        let set = RegexSet::new(PATTERNS.iter().map(|p| p.2))
+        // The set is large (every pattern, Chinese included) and is matched with overlapping
+        // semantics, so its lazy DFA needs room: with the default cache it is cleared over and
+        // over on passages and the search falls back to the much slower PikeVM.
+        let set = RegexSetBuilder::new(PATTERNS.iter().map(|p| p.2))
+            .dfa_size_limit(DFA_CACHE_BYTES)
+            .build()
             .map_err(|e| Error::Internal(format!("injection patterns: {e}")))?;
         let encoded = Regex::new(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
             .map_err(|e| Error::Internal(format!("encoded-run pattern: {e}")))?;

@@ -1,5 +1,5 @@
-//! [`EventLog`]: one row per `ask`, behind a trait; [`SqliteEventLog`] keeps them in the
-//! knowledge base's `kb.sqlite` (table `ask_events`). A PostgreSQL implementation comes later.
+//! [`EventLog`]: one row per `ask`, behind a trait; [`SqliteEventLog`] keeps them in a local
+//! knowledge base's `ops.sqlite` (table `ask_events`); `PgEventLog` in PostgreSQL.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -50,7 +50,19 @@ impl std::fmt::Debug for SqliteEventLog {
 }
 
 impl SqliteEventLog {
-    /// Opens the log in `db_file` (normally `kb.sqlite`), creating its table when missing.
+    /// Opens the event log of the local knowledge base in directory `dir` (its `ops.sqlite`),
+    /// as another process reads it (the CLI does). The rows of an older knowledge base, kept
+    /// in `kb.sqlite`, are moved over first.
+    pub fn open_kb_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let ops = dir.join(crate::ops_file::OPS_FILE);
+        let log = Self::open(&ops)?;
+        crate::ops_file::move_legacy_tables(&dir.join("kb.sqlite"), &ops)?;
+        Ok(log)
+    }
+
+    /// Opens the log in `db_file` (normally a knowledge base's `ops.sqlite`), creating its
+    /// table when missing.
     pub fn open(db_file: impl AsRef<Path>) -> Result<Self> {
         let conn = Connection::open(db_file.as_ref())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -81,8 +93,8 @@ impl EventLog for SqliteEventLog {
             let body = serde_json::to_string(e)
                 .map_err(|x| Error::Internal(format!("event to JSON: {x}")))?;
             let conn = conn.lock().map_err(|_| Error::poisoned("event log"))?;
-            conn.execute(
-                "INSERT INTO ask_events(request_id, at_ms, tenant, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            conn.prepare_cached("INSERT INTO ask_events(request_id, at_ms, tenant, outcome, body) VALUES (?1, ?2, ?3, ?4, ?5)")?
+.execute(
                 params![e.request_id, e.at_ms, e.tenant, e.outcome, body],
             )?;
             Ok(())

@@ -60,11 +60,8 @@ pub(crate) fn protected_error(name: &str, label: &str) -> Error {
 
 pub(crate) fn current(conn: &Connection, name: &str, label: &str) -> Result<Option<u32>> {
     Ok(conn
-        .query_row(
-            "SELECT version FROM prompt_labels WHERE name = ?1 AND label = ?2",
-            params![name, label],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT version FROM prompt_labels WHERE name = ?1 AND label = ?2")?
+        .query_row(params![name, label], |r| r.get(0))
         .optional()?)
 }
 

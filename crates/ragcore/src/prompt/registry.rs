@@ -85,17 +85,16 @@ impl SqlitePromptRegistry {
 
     fn load(conn: &Connection, name: &str, version: u32) -> Result<Option<PromptVersion>> {
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT hash, system, user FROM prompts WHERE name = ?1 AND version = ?2",
-                params![name, version],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
+            )?
+            .query_row(params![name, version], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .optional()?;
         match row {
             None => Ok(None),

@@ -84,11 +84,43 @@ pub struct Fused {
     pub lexical_score: Option<f32>,
 }
 
-/// Combines the lists; ties break on chunk id so results are deterministic.
+/// One entry of a result list before its row is read: the store's key for it, the chunk id
+/// (which breaks ties) and the list's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate<K> {
+    /// The store's key (a row id, or an index into the caller's rows).
+    pub key: K,
+    /// The chunk id.
+    pub chunk_id: String,
+    /// Cosine similarity or BM25 (higher is better).
+    pub score: f32,
+}
+
+/// A fused candidate before its row is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedCandidate<K> {
+    /// The store's key.
+    pub key: K,
+    /// The chunk id.
+    pub chunk_id: String,
+    /// Fused score (higher is better).
+    pub score: f32,
+    /// Its vector similarity, when the vector list had it.
+    pub vector_score: Option<f32>,
+    /// Its BM25 score, when the lexical list had it.
+    pub lexical_score: Option<f32>,
+}
+
+/// Combines the lists by key, best first; ties break on chunk id so results are deterministic.
+/// A store fuses with this before it reads any row, so only the kept ones are read.
 /// `Auto` must be resolved first (see [`Fusion::resolve`]); unresolved it fuses like `Linear(0.3)`.
-pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>) -> Vec<Fused> {
+pub fn fuse_candidates<K: Eq + std::hash::Hash + Clone>(
+    fusion: &Fusion,
+    vector: Vec<Candidate<K>>,
+    lexical: Vec<Candidate<K>>,
+) -> Vec<FusedCandidate<K>> {
     let fusion = &fusion.resolve("hashing");
-    let mut by_id: HashMap<String, Fused> = HashMap::new();
+    let mut by_key: HashMap<K, FusedCandidate<K>> = HashMap::new();
     let max_lex = lexical
         .iter()
         .map(|c| c.score)
@@ -114,13 +146,13 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
                 }
                 _ => c.score,
             };
-            let vs = c.score;
-            by_id.insert(
-                c.chunk.id.clone(),
-                Fused {
-                    chunk: c,
+            by_key.insert(
+                c.key.clone(),
+                FusedCandidate {
+                    key: c.key,
+                    chunk_id: c.chunk_id,
                     score: s,
-                    vector_score: Some(vs),
+                    vector_score: Some(c.score),
                     lexical_score: None,
                 },
             );
@@ -137,31 +169,63 @@ pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>
                 }
                 _ => c.score,
             };
-            let ls = c.score;
-            match by_id.get_mut(&c.chunk.id) {
+            match by_key.get_mut(&c.key) {
                 Some(f) => {
                     f.score += s;
-                    f.lexical_score = Some(ls);
+                    f.lexical_score = Some(c.score);
                 }
                 None => {
-                    by_id.insert(
-                        c.chunk.id.clone(),
-                        Fused {
-                            chunk: c,
+                    by_key.insert(
+                        c.key.clone(),
+                        FusedCandidate {
+                            key: c.key,
+                            chunk_id: c.chunk_id,
                             score: s,
                             vector_score: None,
-                            lexical_score: Some(ls),
+                            lexical_score: Some(c.score),
                         },
                     );
                 }
             }
         }
     }
-    let mut out: Vec<Fused> = by_id.into_values().collect();
+    let mut out: Vec<FusedCandidate<K>> = by_key.into_values().collect();
     out.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
-            .then_with(|| a.chunk.chunk.id.cmp(&b.chunk.chunk.id))
+            .then_with(|| a.chunk_id.cmp(&b.chunk_id))
     });
     out
+}
+
+/// Combines the lists of rows; ties break on chunk id so results are deterministic (the same
+/// ranking as [`fuse_candidates`]). `Auto` must be resolved first (see [`Fusion::resolve`]).
+pub fn fuse(fusion: &Fusion, vector: Vec<StoredChunk>, lexical: Vec<StoredChunk>) -> Vec<Fused> {
+    // Rows are keyed by chunk id, as the two lists of one store name a chunk the same way.
+    let mut rows: HashMap<String, StoredChunk> = HashMap::new();
+    let mut list = |hits: Vec<StoredChunk>| -> Vec<Candidate<String>> {
+        hits.into_iter()
+            .map(|c| {
+                let cand = Candidate {
+                    key: c.chunk.id.clone(),
+                    chunk_id: c.chunk.id.clone(),
+                    score: c.score,
+                };
+                rows.entry(c.chunk.id.clone()).or_insert(c);
+                cand
+            })
+            .collect()
+    };
+    let (vector, lexical) = (list(vector), list(lexical));
+    fuse_candidates(fusion, vector, lexical)
+        .into_iter()
+        .filter_map(|f| {
+            rows.remove(&f.key).map(|chunk| Fused {
+                chunk,
+                score: f.score,
+                vector_score: f.vector_score,
+                lexical_score: f.lexical_score,
+            })
+        })
+        .collect()
 }

@@ -12,13 +12,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-pub use fusion::{fuse, Fused, Fusion};
+pub use fusion::{fuse, fuse_candidates, Candidate, Fused, FusedCandidate, Fusion};
 pub use no_answer::{NoAnswerConfig, NoAnswerDecision};
 pub use rerank::{LexicalReranker, RerankRequest, RerankResponse, Reranker};
 
 use crate::embed::{EmbedRequest, Embedder, InputType};
 use crate::error::{Error, Result};
-use crate::store::{LexicalSearchRequest, VectorSearchRequest, VectorStore};
+use crate::store::{HybridSearchRequest, VectorStore};
 use crate::text::Segmenter;
 use crate::types::{Hit, Scope, Usage};
 
@@ -216,42 +216,26 @@ impl Retriever {
         } else {
             content.clone()
         };
-        let k = self.config.candidates;
-        let vec_fut = async {
-            match (&vector, need_vec) {
-                (Some(v), true) => {
-                    self.store
-                        .vector_search(VectorSearchRequest {
-                            vector: v.clone(),
-                            scope: scope.clone(),
-                            k,
-                        })
-                        .await
-                }
-                _ => Ok(Vec::new()),
-            }
-        };
-        let lex_fut = async {
-            if matches!(fusion, Fusion::VectorOnly) {
-                Ok(Vec::new())
-            } else {
-                self.store
-                    .lexical_search(LexicalSearchRequest {
-                        terms: lexical_terms.clone(),
-                        scope: scope.clone(),
-                        k,
-                    })
-                    .await
-            }
-        };
-        let stats_fut = self.store.term_stats(scope, &content);
-        let (vec_hits, lex_hits, stats) = futures::try_join!(vec_fut, lex_fut, stats_fut)?;
-        let top_similarity = vec_hits.first().map(|c| c.score);
-        let fused = fusion::fuse(&fusion, vec_hits, lex_hits);
         let depth = match &self.reranker {
             Some((_, d)) => *d,
             None => self.config.top_k,
         };
+        let search_fut = self.store.hybrid_search(HybridSearchRequest {
+            vector: if need_vec { vector.clone() } else { None },
+            terms: if matches!(fusion, Fusion::VectorOnly) {
+                None
+            } else {
+                Some(lexical_terms)
+            },
+            scope: scope.clone(),
+            k: self.config.candidates,
+            keep: depth,
+            fusion,
+        });
+        let stats_fut = self.store.term_stats(scope, &content);
+        let (found, stats) = futures::try_join!(search_fut, stats_fut)?;
+        let top_similarity = found.top_similarity;
+        let fused = found.fused;
         let mut hits: Vec<Hit> = fused.into_iter().take(depth).map(hit_from_fused).collect();
         let search_ms = round_ms(t1.elapsed().as_secs_f64() * 1e3);
         let (mut rerank_ms, mut rerank_model, mut rerank_usage) = (0.0, None, Usage::default());

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::EmbedderFingerprint;
 use crate::error::Result;
+use crate::retrieve::{fuse, Fused, Fusion};
 use crate::types::{Chunk, Document, DocumentKind, Scope};
 
 pub use local::{AnnConfig, LocalStore, LocalStoreConfig};
@@ -132,6 +133,33 @@ pub struct LexicalSearchRequest {
     pub scope: Scope,
     /// How many hits.
     pub k: usize,
+}
+
+/// Hybrid retrieval inside a scope: the vector and the BM25 search, fused, with only the best
+/// `keep` rows read.
+#[derive(Debug, Clone)]
+pub struct HybridSearchRequest {
+    /// The query embedding (normalised); `None` skips the vector search.
+    pub vector: Option<Vec<f32>>,
+    /// Query terms for BM25 (matched with OR); `None` skips the lexical search.
+    pub terms: Option<Vec<String>>,
+    /// Who is asking; enforced inside both searches.
+    pub scope: Scope,
+    /// Candidates taken from each search.
+    pub k: usize,
+    /// Fused candidates kept (and read).
+    pub keep: usize,
+    /// How the two lists are combined (resolved: not `Auto`).
+    pub fusion: Fusion,
+}
+
+/// What [`VectorStore::hybrid_search`] found.
+#[derive(Debug, Clone, Default)]
+pub struct HybridHits {
+    /// The best `keep` fused candidates, best first.
+    pub fused: Vec<Fused>,
+    /// The best cosine similarity of the vector search (before fusion), if it found anything.
+    pub top_similarity: Option<f32>,
 }
 
 /// A stored chunk with what retrieval needs to show it.
@@ -290,6 +318,47 @@ pub trait VectorStore: Send + Sync {
 
     /// BM25 matches of terms within a scope.
     async fn lexical_search(&self, request: LexicalSearchRequest) -> Result<Vec<StoredChunk>>;
+
+    /// Both searches, fused, keeping the best `request.keep`. The default runs
+    /// [`VectorStore::vector_search`] and [`VectorStore::lexical_search`] and fuses their rows
+    /// with [`fuse`]; a store that can rank candidates by key first (the local store) overrides
+    /// it to read only the rows it keeps. Both must give the ranking [`fuse`] gives.
+    async fn hybrid_search(&self, request: HybridSearchRequest) -> Result<HybridHits> {
+        let vec_fut = async {
+            match &request.vector {
+                Some(v) => {
+                    self.vector_search(VectorSearchRequest {
+                        vector: v.clone(),
+                        scope: request.scope.clone(),
+                        k: request.k,
+                    })
+                    .await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let lex_fut = async {
+            match &request.terms {
+                Some(t) => {
+                    self.lexical_search(LexicalSearchRequest {
+                        terms: t.clone(),
+                        scope: request.scope.clone(),
+                        k: request.k,
+                    })
+                    .await
+                }
+                None => Ok(Vec::new()),
+            }
+        };
+        let (vec_hits, lex_hits) = futures::try_join!(vec_fut, lex_fut)?;
+        let top_similarity = vec_hits.first().map(|c| c.score);
+        let mut fused = fuse(&request.fusion, vec_hits, lex_hits);
+        fused.truncate(request.keep);
+        Ok(HybridHits {
+            fused,
+            top_similarity,
+        })
+    }
 
     /// Document frequencies of terms within a scope.
     async fn term_stats(&self, scope: &Scope, terms: &[String]) -> Result<TermStats>;

@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             versions_diff_and_rollback,
             scope_isolation_never_leaks,
             searches_agree_on_the_fixture,
+            hybrid_search_equals_fusing_both_searches,
             ask_cites_one_version,
             verify_is_consistent_after_writes,
         );

@@ -347,6 +347,173 @@ pub async fn searches_agree_on_the_fixture(kb: &Pipeline) {
     }
 }
 
+/// What `hybrid_search_equals_fusing_both_searches` compares of a fused hit: chunk id, document
+/// id, title, text, fused score, vector score, lexical score.
+type FusedShape = (
+    String,
+    String,
+    String,
+    String,
+    f32,
+    Option<f32>,
+    Option<f32>,
+);
+
+/// The store's `hybrid_search` (the local store ranks candidates by id before it reads rows)
+/// gives exactly what fusing the rows of both searches gives, for every fusion, inside tenant
+/// and ACL scopes.
+pub async fn hybrid_search_equals_fusing_both_searches(kb: &Pipeline) {
+    use ragcore::embed::{EmbedRequest, InputType};
+    use ragcore::store::{HybridSearchRequest, LexicalSearchRequest, VectorSearchRequest};
+    ingest(kb, "acme", fixture()).await;
+    ingest(
+        kb,
+        "acme",
+        vec![
+            text_doc(
+                "hr",
+                "年終獎金",
+                "年終獎金於一月底發放，依考績計算。",
+                &["hr"],
+            ),
+            text_doc(
+                "ops",
+                "Shipping ops",
+                "Warehouse shipping cut-off is 3 pm.",
+                &["ops"],
+            ),
+        ],
+    )
+    .await;
+    ingest(
+        kb,
+        "globex",
+        vec![faq("g1", "退貨流程？", "Globex 不接受退貨。")],
+    )
+    .await;
+    let store = kb.store();
+    let fusions = [
+        Fusion::LexicalOnly,
+        Fusion::VectorOnly,
+        Fusion::Linear { vector_weight: 0.3 },
+        Fusion::Normalized { vector_weight: 0.5 },
+        Fusion::Rrf {
+            k: 60.0,
+            vector_weight: 0.5,
+            lexical_weight: 0.5,
+        },
+    ];
+    let scopes = [
+        Scope::tenant("acme"),
+        Scope::tenant("acme").with_principals(["hr"]),
+        Scope::tenant("globex"),
+        Scope::tenant("nobody"),
+    ];
+    let queries = [
+        "退貨要幾天內申請",
+        "年終獎金",
+        "shipping cut-off",
+        "reset my password",
+        "保固",
+    ];
+    for q in queries {
+        let vector = kb
+            .embedder()
+            .embed(EmbedRequest {
+                texts: vec![q.to_string()],
+                input_type: InputType::Query,
+            })
+            .await
+            .expect("embed")
+            .vectors
+            .remove(0);
+        let terms: Vec<String> = ragcore::text::Segmenter::default()
+            .terms(q)
+            .into_iter()
+            .filter(|t| !t.stop)
+            .map(|t| t.text)
+            .collect();
+        for scope in &scopes {
+            for fusion in fusions {
+                for (k, keep) in [(40, 5), (3, 2), (10, 0)] {
+                    let want = {
+                        let v = if matches!(fusion, Fusion::LexicalOnly) {
+                            Vec::new()
+                        } else {
+                            store
+                                .vector_search(VectorSearchRequest {
+                                    vector: vector.clone(),
+                                    scope: scope.clone(),
+                                    k,
+                                })
+                                .await
+                                .expect("vector search")
+                        };
+                        let l = if matches!(fusion, Fusion::VectorOnly) {
+                            Vec::new()
+                        } else {
+                            store
+                                .lexical_search(LexicalSearchRequest {
+                                    terms: terms.clone(),
+                                    scope: scope.clone(),
+                                    k,
+                                })
+                                .await
+                                .expect("lexical search")
+                        };
+                        let top = v.first().map(|c| c.score);
+                        let mut f = ragcore::retrieve::fuse(&fusion, v, l);
+                        f.truncate(keep);
+                        (top, f)
+                    };
+                    let got = store
+                        .hybrid_search(HybridSearchRequest {
+                            vector: (!matches!(fusion, Fusion::LexicalOnly))
+                                .then(|| vector.clone()),
+                            terms: (!matches!(fusion, Fusion::VectorOnly)).then(|| terms.clone()),
+                            scope: scope.clone(),
+                            k,
+                            keep,
+                            fusion,
+                        })
+                        .await
+                        .expect("hybrid search");
+                    let case = format!("{q:?} {scope:?} {fusion:?} k={k} keep={keep}");
+                    assert_eq!(got.top_similarity, want.0, "{case}");
+                    let shape = |f: &[ragcore::retrieve::Fused]| -> Vec<FusedShape> {
+                        f.iter()
+                            .map(|x| {
+                                (
+                                    x.chunk.chunk.id.clone(),
+                                    x.chunk.chunk.document_id.clone(),
+                                    x.chunk.title.clone(),
+                                    x.chunk.chunk.text.clone(),
+                                    x.score,
+                                    x.vector_score,
+                                    x.lexical_score,
+                                )
+                            })
+                            .collect()
+                    };
+                    assert_eq!(shape(&got.fused), shape(&want.1), "{case}");
+                    if matches!(scope.tenant.as_str(), "globex" | "nobody") {
+                        assert!(
+                            got.fused.iter().all(|f| f.chunk.chunk.document_id == "g1"),
+                            "{case}: another tenant's chunk"
+                        );
+                    }
+                    if scope.principals.is_empty() {
+                        assert!(
+                            got.fused.iter().all(|f| f.chunk.chunk.document_id != "hr"),
+                            "{case}: an ACL'd chunk without the principal"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `ask` works end to end with the default prompt and cites the version it read.
 pub async fn ask_cites_one_version(kb: &Pipeline) {
     ingest(kb, "acme", fixture()).await;

@@ -28,16 +28,21 @@ pub mod ann_bench {
     pub use super::ann::{AnnIndex, Neighbour, Visibility};
 }
 use ann::{AnnIndex, Visibility};
-use search::{fetch_chunks, fts_query, principals_json, DF_CAP, VISIBLE_SQL};
+use search::{
+    fetch_chunks, fetch_rows, fts_query, lexical_candidates, principals_json, vector_candidates,
+    DF_CAP, VISIBLE_SQL,
+};
 use write::{apply_delete, apply_upsert};
 
 use super::{
-    DeleteRequest, DocumentInfo, KbVersionInfo, LexicalSearchRequest, LiveChunkText,
-    ReplaceVectorsRequest, RollbackRequest, StoreInfo, StoredChunk, TermStats, UpsertRequest,
-    UpsertResult, VectorSearchRequest, VectorStore, VerifyReport, VersionDiff,
+    DeleteRequest, DocumentInfo, HybridHits, HybridSearchRequest, KbVersionInfo,
+    LexicalSearchRequest, LiveChunkText, ReplaceVectorsRequest, RollbackRequest, StoreInfo,
+    StoredChunk, TermStats, UpsertRequest, UpsertResult, VectorSearchRequest, VectorStore,
+    VerifyReport, VersionDiff,
 };
 use crate::embed::EmbedderFingerprint;
 use crate::error::{Error, Result};
+use crate::retrieve::{fuse_candidates, Fused};
 use crate::types::Scope;
 
 /// Settings of a [`LocalStore`].
@@ -279,11 +284,9 @@ fn load_tenants(conn: &Connection) -> Result<HashMap<String, u32>> {
 }
 
 fn kb_version(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM kb_versions",
-        [],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM kb_versions")?
+        .query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Visibility of every live chunk, from the documents' ACLs.
@@ -576,20 +579,102 @@ impl VectorStore for LocalStore {
             if q.is_empty() || request.k == 0 {
                 return Ok(Vec::new());
             }
+            let principals = principals_json(&request.scope)?;
             let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
-            let sql = format!(
-                "SELECT c.rowid, bm25(chunks_fts) AS s FROM chunks_fts \
-                 JOIN chunks c ON c.rowid = chunks_fts.rowid \
-                 JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
-                 WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL} ORDER BY s LIMIT ?4"
-            );
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(
-                params![t, principals_json(&request.scope)?, q, request.k as i64],
-                |r| Ok((r.get::<_, i64>(0)?, -(r.get::<_, f64>(1)? as f32))),
-            )?;
-            let ids = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            let ids: Vec<(i64, f32)> = lexical_candidates(&conn, t, &principals, &q, request.k)?
+                .into_iter()
+                .map(|c| (c.key, c.score))
+                .collect();
             fetch_chunks(&conn, t, &ids)
+        })
+        .await
+    }
+
+    async fn hybrid_search(&self, request: HybridSearchRequest) -> Result<HybridHits> {
+        // Candidates are ranked by row id and chunk id only; the full rows (text, title, ...)
+        // are read for the `keep` fused ones, not for every candidate of both lists.
+        let request = Arc::new(request);
+        let vec_fut = async {
+            let Some(vector) = request.vector.clone() else {
+                return Ok(Vec::new());
+            };
+            self.inner.check_not_pending()?;
+            let req = request.clone();
+            self.blocking(move |inner| {
+                let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
+                    return Ok(Vec::new());
+                };
+                let hits: Vec<(i64, f32)> = {
+                    let ann = inner
+                        .ann
+                        .read()
+                        .map_err(|_| Error::poisoned("vector index"))?;
+                    ann.search(&vector, req.k, t, &req.scope.principals)
+                        .iter()
+                        .map(|n| (n.rowid, n.similarity))
+                        .collect()
+                };
+                let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                vector_candidates(&conn, t, &hits)
+            })
+            .await
+        };
+        let lex_fut = async {
+            let query = match &request.terms {
+                Some(terms) if request.k > 0 => fts_query(terms),
+                _ => String::new(),
+            };
+            if query.is_empty() {
+                return Ok(Vec::new());
+            }
+            let req = request.clone();
+            self.blocking(move |inner| {
+                let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
+                    return Ok(Vec::new());
+                };
+                let principals = principals_json(&req.scope)?;
+                let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                lexical_candidates(&conn, t, &principals, &query, req.k)
+            })
+            .await
+        };
+        let (vector, lexical) = futures::try_join!(vec_fut, lex_fut)?;
+        let top_similarity = vector.first().map(|c| c.score);
+        let mut fused = fuse_candidates(&request.fusion, vector, lexical);
+        fused.truncate(request.keep);
+        if fused.is_empty() {
+            return Ok(HybridHits {
+                fused: Vec::new(),
+                top_similarity,
+            });
+        }
+        let req = request.clone();
+        self.blocking(move |inner| {
+            let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
+                return Ok(HybridHits::default());
+            };
+            let keys: Vec<(i64, f32)> = fused
+                .iter()
+                .map(|f| (f.key, f.vector_score.or(f.lexical_score).unwrap_or(f.score)))
+                .collect();
+            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+            let rows = fetch_rows(&conn, t, &keys)?;
+            let fused = fused
+                .into_iter()
+                .zip(rows)
+                .filter_map(|(f, row)| {
+                    row.map(|chunk| Fused {
+                        chunk,
+                        score: f.score,
+                        vector_score: f.vector_score,
+                        lexical_score: f.lexical_score,
+                    })
+                })
+                .collect();
+            Ok(HybridHits {
+                fused,
+                top_similarity,
+            })
         })
         .await
     }
@@ -606,8 +691,8 @@ impl VectorStore for LocalStore {
             // IDF weights only need magnitudes: the total is the tenant's live chunks (ACL
             // ignored) and each document frequency is counted up to a cap, both within the
             // tenant so no other tenant's vocabulary can influence a decision.
-            let total: i64 = conn.query_row(
-                "SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND version_removed IS NULL",
+            let total: i64 = conn.prepare_cached("SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND version_removed IS NULL")?
+.query_row(
                 params![t],
                 |r| r.get(0),
             )?;

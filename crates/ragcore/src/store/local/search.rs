@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
+use crate::retrieve::Candidate;
 use crate::store::StoredChunk;
 use crate::types::{Chunk, DocumentKind, Scope};
 
@@ -32,11 +33,76 @@ pub(super) fn fts_query(terms: &[String]) -> String {
         .join(" OR ")
 }
 
+/// The BM25 query of both searches: the best `k` visible rows matching `query` (an
+/// [`fts_query`]), best first, with their chunk ids.
+pub(super) fn lexical_candidates(
+    conn: &Connection,
+    tenant: u32,
+    principals: &str,
+    query: &str,
+    k: usize,
+) -> Result<Vec<Candidate<i64>>> {
+    let sql = format!(
+        "SELECT c.rowid, c.chunk_id, bm25(chunks_fts) AS s FROM chunks_fts \
+         JOIN chunks c ON c.rowid = chunks_fts.rowid \
+         JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
+         WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL} ORDER BY s LIMIT ?4"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![tenant, principals, query, k as i64], |r| {
+        Ok(Candidate {
+            key: r.get::<_, i64>(0)?,
+            chunk_id: r.get(1)?,
+            score: -(r.get::<_, f64>(2)? as f32),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Chunk ids of vector hits (row id, similarity), in order; rows no longer live are dropped.
+pub(super) fn vector_candidates(
+    conn: &Connection,
+    tenant: u32,
+    hits: &[(i64, f32)],
+) -> Result<Vec<Candidate<i64>>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.chunk_id FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
+         WHERE c.rowid = ?1 AND c.tenant_id = ?2 AND c.version_removed IS NULL",
+    )?;
+    let mut out = Vec::with_capacity(hits.len());
+    for (rowid, score) in hits {
+        let id: Option<String> = stmt
+            .query_row(params![rowid, tenant], |r| r.get(0))
+            .optional()?;
+        if let Some(chunk_id) = id {
+            out.push(Candidate {
+                key: *rowid,
+                chunk_id,
+                score: *score,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of hits (row id, score), in order; rows no longer live are dropped.
 pub(super) fn fetch_chunks(
     conn: &Connection,
     tenant: u32,
     rowids: &[(i64, f32)],
 ) -> Result<Vec<StoredChunk>> {
+    Ok(fetch_rows(conn, tenant, rowids)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The row of each hit (row id, score), `None` where it is no longer live.
+pub(super) fn fetch_rows(
+    conn: &Connection,
+    tenant: u32,
+    rowids: &[(i64, f32)],
+) -> Result<Vec<Option<StoredChunk>>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.chunk_id, c.doc_id, c.ordinal, c.context, c.text, c.tokens, d.title, d.kind, \
          json_extract(d.metadata, '$.valid_until') \
@@ -63,9 +129,7 @@ pub(super) fn fetch_chunks(
                 })
             })
             .optional()?;
-        if let Some(c) = row {
-            out.push(c);
-        }
+        out.push(row);
     }
     Ok(out)
 }

@@ -299,59 +299,129 @@ impl Graph {
         self.link_orphans();
     }
 
-    /// Gives every layer-0 node without an incoming link one: pruning a full list can drop a
-    /// node from all the lists that held it (tight clusters do that), which would make it
-    /// unreachable. The node is added to the list of its nearest neighbour that has room, or
-    /// replaces the farthest entry of its nearest neighbour's list. Runs after a batch, single
-    /// threaded; O(nodes × 2M).
+    /// Makes every linked node reachable from the entry point again. Pruning a full list can
+    /// drop a node from all the lists that held it, and a parallel build can leave a small
+    /// group that only links to itself (tight clusters do both), which searches could then
+    /// never return. Each round finds the nodes a walk from the entry point (over every layer)
+    /// does not reach and links each one into the layer-0 list of its nearest reachable
+    /// neighbour: into a free slot, or in place of the farthest entry that other lists also
+    /// hold. A group with no reachable neighbour at all gets one link from the nearest
+    /// reachable node. Runs after a batch, single threaded: O(nodes × 2M) per round, a few
+    /// rounds at most.
     fn link_orphans(&self) {
+        const ROUNDS: usize = 8;
         let n = self.linked;
-        let mut incoming = vec![0u32; n];
-        for node in 0..n as u32 {
-            for s in Self::slots(self.list(node, 0)) {
-                if let Some(c) = incoming.get_mut(s.load(Ordering::Relaxed) as usize) {
-                    *c += 1;
+        for _ in 0..ROUNDS {
+            let reached = self.reachable(n);
+            let lost: Vec<u32> = (0..n as u32).filter(|&u| !reached[u as usize]).collect();
+            if lost.is_empty() {
+                return;
+            }
+            let mut incoming = vec![0u32; n];
+            for node in 0..n as u32 {
+                for s in Self::slots(self.list(node, 0)) {
+                    if let Some(c) = incoming.get_mut(s.load(Ordering::Relaxed) as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+            let mut linked_any = false;
+            for &u in &lost {
+                let own: Vec<u32> = Self::slots(self.list(u, 0))
+                    .iter()
+                    .map(|s| s.load(Ordering::Relaxed))
+                    .filter(|&h| reached.get(h as usize).copied().unwrap_or(false))
+                    .collect();
+                let host = own
+                    .iter()
+                    .copied()
+                    .find(|&h| Self::slots(self.list(h, 0)).len() < self.m0)
+                    .or_else(|| own.first().copied());
+                if let Some(h) = host {
+                    self.reconnect(h, u, &mut incoming);
+                    linked_any = true;
+                }
+            }
+            if !linked_any {
+                // The lost nodes only link among themselves: connect the first one.
+                let u = lost[0];
+                let base = self.vector(u as usize);
+                let nearest = (0..n as u32)
+                    .filter(|&h| reached[h as usize])
+                    .map(|h| (self.dist(base, h), h))
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, h)| h);
+                match nearest {
+                    Some(h) => self.reconnect(h, u, &mut incoming),
+                    None => return,
                 }
             }
         }
+    }
+
+    /// Which of the first `n` nodes a walk from the entry point over every layer reaches.
+    fn reachable(&self, n: usize) -> Vec<bool> {
+        let mut seen = vec![false; n];
         let (entry, _) = unpack_entry(self.entry.load(Ordering::Acquire));
-        for (node, _) in incoming.iter().enumerate().filter(|(_, &c)| c == 0) {
-            let node = node as u32;
-            if node == entry {
-                continue;
-            }
-            let own: Vec<u32> = Self::slots(self.list(node, 0))
-                .iter()
-                .map(|s| s.load(Ordering::Relaxed))
-                .collect();
-            let Some(&nearest) = own.first() else {
-                continue;
-            };
-            let host = own
-                .iter()
-                .copied()
-                .find(|&h| Self::slots(self.list(h, 0)).len() < self.m0)
-                .unwrap_or(nearest);
-            let list = self.list(host, 0);
-            let Some((count, slots)) = list.split_first() else {
-                continue;
-            };
-            let used = (count.load(Ordering::Relaxed) as usize).min(slots.len());
-            if used < slots.len() {
-                slots[used].store(node, Ordering::Relaxed);
-                count.store(used as u32 + 1, Ordering::Release);
-            } else {
-                let base = self.vector(host as usize);
-                let farthest = slots
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (self.dist(base, s.load(Ordering::Relaxed)), i))
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, i)| i);
-                if let Some(i) = farthest {
-                    slots[i].store(node, Ordering::Relaxed);
+        if (entry as usize) >= n {
+            return seen;
+        }
+        seen[entry as usize] = true;
+        let mut stack = vec![entry];
+        while let Some(node) = stack.pop() {
+            let top = self.levels.get(node as usize).copied().unwrap_or(0);
+            for layer in 0..=top {
+                for s in Self::slots(self.list(node, layer)) {
+                    let nb = s.load(Ordering::Relaxed) as usize;
+                    if nb < n && !seen[nb] {
+                        seen[nb] = true;
+                        stack.push(nb as u32);
+                    }
                 }
             }
+        }
+        seen
+    }
+
+    /// Adds `node` to `host`'s layer-0 list: into a free slot, or in place of the farthest
+    /// entry that is held by another list too (the farthest of all when none is).
+    fn reconnect(&self, host: u32, node: u32, incoming: &mut [u32]) {
+        let list = self.list(host, 0);
+        let Some((count, slots)) = list.split_first() else {
+            return;
+        };
+        let used = (count.load(Ordering::Relaxed) as usize).min(slots.len());
+        if slots[..used]
+            .iter()
+            .any(|s| s.load(Ordering::Relaxed) == node)
+        {
+            return;
+        }
+        if used < slots.len() {
+            slots[used].store(node, Ordering::Relaxed);
+            count.store(used as u32 + 1, Ordering::Release);
+        } else {
+            let base = self.vector(host as usize);
+            let pick = |shared_only: bool| {
+                slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.load(Ordering::Relaxed), i))
+                    .filter(|(e, _)| {
+                        !shared_only || incoming.get(*e as usize).is_some_and(|&c| c >= 2)
+                    })
+                    .map(|(e, i)| (self.dist(base, e), i, e))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+            };
+            if let Some((_, i, evicted)) = pick(true).or_else(|| pick(false)) {
+                slots[i].store(node, Ordering::Relaxed);
+                if let Some(c) = incoming.get_mut(evicted as usize) {
+                    *c = c.saturating_sub(1);
+                }
+            }
+        }
+        if let Some(c) = incoming.get_mut(node as usize) {
+            *c += 1;
         }
     }
 

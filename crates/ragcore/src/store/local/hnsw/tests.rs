@@ -138,8 +138,10 @@ fn a_concurrent_build_gives_a_connected_graph() {
         }
     }
     let reached = seen.iter().filter(|&&s| s).count();
-    assert!(
-        reached * 1000 >= g.len() * 995,
+    // `link_orphans` reconnects whatever pruning and the parallel build cut off.
+    assert_eq!(
+        reached,
+        g.len(),
         "only {reached} of {} nodes reachable from the entry point",
         g.len()
     );
