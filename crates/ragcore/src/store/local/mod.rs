@@ -9,6 +9,7 @@ mod hnsw;
 mod ledger;
 mod schema;
 mod search;
+mod term_cache;
 mod write;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use search::{
     fetch_chunks, fetch_rows, fts_query, lexical_candidates, principals_json, vector_candidates,
     DF_CAP, VISIBLE_SQL,
 };
+use term_cache::TermCache;
 use write::{apply_delete, apply_upsert};
 
 use super::{
@@ -74,6 +76,8 @@ struct Inner {
     /// [`LocalStore::open_for_reembed`]): searches and writes are refused until
     /// `replace_vectors` has run. Holds the stored fingerprint, for messages.
     reembed_pending: RwLock<Option<String>>,
+    /// Document frequencies of query terms until the database changes.
+    term_cache: TermCache,
 }
 
 impl Inner {
@@ -194,6 +198,7 @@ impl LocalStore {
                 ann_config: config.ann,
                 tenants: RwLock::new(tenants),
                 reembed_pending: RwLock::new(pending),
+                term_cache: TermCache::default(),
             }),
         })
     }
@@ -691,27 +696,32 @@ impl VectorStore for LocalStore {
             // IDF weights only need magnitudes: the total is the tenant's live chunks (ACL
             // ignored) and each document frequency is counted up to a cap, both within the
             // tenant so no other tenant's vocabulary can influence a decision.
-            let total: i64 = conn.prepare_cached("SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND version_removed IS NULL")?
-.query_row(
-                params![t],
-                |r| r.get(0),
-            )?;
-            let mut stmt = conn.prepare_cached(&format!(
+            let total = || -> Result<u64> {
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM chunks WHERE tenant_id = ?1 AND version_removed IS NULL",
+                    )?
+                    .query_row(params![t], |r| r.get(0))?;
+                Ok(n as u64)
+            };
+            let df_sql = format!(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid \
                  JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
                  WHERE chunks_fts MATCH ?3 AND {VISIBLE_SQL} LIMIT {DF_CAP})"
-            ))?;
-            let mut df = Vec::with_capacity(terms.len());
-            for term in &terms {
-                let q = fts_query(std::slice::from_ref(term));
+            );
+            let df = |term: &str| -> Result<u64> {
+                let q = fts_query(&[term.to_string()]);
                 if q.is_empty() {
-                    df.push(0);
-                    continue;
+                    return Ok(0);
                 }
-                let n: i64 = stmt.query_row(params![t, pj, q], |r| r.get(0))?;
-                df.push(n as u64);
-            }
-            Ok(TermStats { chunks: total as u64, document_frequency: df })
+                let n: i64 = conn
+                    .prepare_cached(&df_sql)?
+                    .query_row(params![t, pj, q], |r| r.get(0))?;
+                Ok(n as u64)
+            };
+            let (chunks, document_frequency) =
+                inner.term_cache.stats(&conn, t, &pj, &terms, total, df)?;
+            Ok(TermStats { chunks, document_frequency })
         })
         .await
     }

@@ -60,29 +60,38 @@ pub(super) fn lexical_candidates(
 }
 
 /// Chunk ids of vector hits (row id, similarity), in order; rows no longer live are dropped.
+/// One statement for all hits (a row-id lookup each; the graph only holds live rows of live
+/// documents, so the check here is the tenant and `version_removed`). `CROSS JOIN` keeps
+/// `json_each` the outer loop: planned freely, SQLite scanned the tenant's chunks instead.
 pub(super) fn vector_candidates(
     conn: &Connection,
     tenant: u32,
     hits: &[(i64, f32)],
 ) -> Result<Vec<Candidate<i64>>> {
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(&hits.iter().map(|h| h.0).collect::<Vec<_>>())
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let mut stmt = conn.prepare_cached(
-        "SELECT c.chunk_id FROM chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.doc_id = c.doc_id \
-         WHERE c.rowid = ?1 AND c.tenant_id = ?2 AND c.version_removed IS NULL",
+        "SELECT c.rowid, c.chunk_id FROM json_each(?1) j CROSS JOIN chunks c ON c.rowid = j.value \
+         WHERE c.tenant_id = ?2 AND c.version_removed IS NULL",
     )?;
-    let mut out = Vec::with_capacity(hits.len());
-    for (rowid, score) in hits {
-        let id: Option<String> = stmt
-            .query_row(params![rowid, tenant], |r| r.get(0))
-            .optional()?;
-        if let Some(chunk_id) = id {
-            out.push(Candidate {
+    let rows = stmt.query_map(params![ids, tenant], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut found: std::collections::HashMap<i64, String> =
+        rows.collect::<rusqlite::Result<_>>()?;
+    Ok(hits
+        .iter()
+        .filter_map(|(rowid, score)| {
+            found.remove(rowid).map(|chunk_id| Candidate {
                 key: *rowid,
                 chunk_id,
                 score: *score,
-            });
-        }
-    }
-    Ok(out)
+            })
+        })
+        .collect())
 }
 
 /// The rows of hits (row id, score), in order; rows no longer live are dropped.
