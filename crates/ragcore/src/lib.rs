@@ -30,7 +30,7 @@ pub mod llm;
 mod local;
 mod memo;
 pub mod observe;
-mod ops_file;
+pub mod ops_file;
 pub mod pipeline;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -23,7 +23,7 @@ use crate::guard::{
 use crate::http::Endpoint;
 use crate::llm::{ChatModel, ExtractiveAnswerer, OpenAiChat, OpenAiChatConfig};
 use crate::observe::{AlertEngine, Observer, SqliteEventLog};
-use crate::ops_file::{move_legacy_tables, OPS_FILE};
+use crate::ops_file::{move_legacy_tables, open_shared, OPS_FILE};
 use crate::pipeline::{Pipeline, PipelineBuilder, PipelineConfig};
 use crate::prompt::SqlitePromptRegistry;
 use crate::retrieve::{Reranker, DEFAULT_RERANK_DEPTH};
@@ -89,16 +89,20 @@ impl Pipeline {
         };
         let db = dir.join("kb.sqlite");
         let ops = dir.join(OPS_FILE);
-        let (ledger_db, drift_db, events_db) = (ops.clone(), ops.clone(), ops.clone());
-        let (kb_for_drift, vault_db) = (db.clone(), db.clone());
+        let ops_db = ops.clone();
+        // One connection for the event log, the ledger and the drift log (see ops_file.rs).
+        let ops_conn = tokio::task::spawn_blocking(move || open_shared(&ops_db)).await??;
+        let (ledger_conn, drift_conn, events_conn) = (ops_conn.clone(), ops_conn.clone(), ops_conn);
+        let (drift_db, kb_for_drift, vault_db) = (ops.clone(), db.clone(), db.clone());
         let (kb_for_move, ops_for_move) = (db.clone(), ops.clone());
         let prompts = tokio::task::spawn_blocking(move || SqlitePromptRegistry::open(db)).await??;
         let ledger =
-            tokio::task::spawn_blocking(move || SqliteCostLedger::open(ledger_db)).await??;
+            tokio::task::spawn_blocking(move || SqliteCostLedger::with_connection(ledger_conn))
+                .await??;
         let prices = options.prices.unwrap_or_default();
         let budgets = Budgets::from_config(Arc::new(ledger), prices.clone(), options.budgets)?;
         let drift = tokio::task::spawn_blocking(move || {
-            SqliteDriftLog::open_with_knowledge(drift_db, kb_for_drift)
+            SqliteDriftLog::with_connection(drift_conn, drift_db, kb_for_drift)
         })
         .await??;
         let vault = tokio::task::spawn_blocking(move || SqliteVault::open(vault_db)).await??;
@@ -108,7 +112,8 @@ impl Pipeline {
             .with_redactor(pii.clone());
         if !options.no_event_log {
             let events =
-                tokio::task::spawn_blocking(move || SqliteEventLog::open(events_db)).await??;
+                tokio::task::spawn_blocking(move || SqliteEventLog::with_connection(events_conn))
+                    .await??;
             observer = observer.with_event_log(Arc::new(events));
         }
         // Knowledge bases from before ops.sqlite: their event, cost and drift rows move over

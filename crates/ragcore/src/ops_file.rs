@@ -6,13 +6,36 @@
 //! bases from before the split have these tables in `kb.sqlite`: their rows are moved once.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// One connection to an operational database, shared by the event log, the cost ledger and
+/// the drift log of a pipeline: their per-ask commits then never empty each other's page
+/// cache (SQLite resets a connection's cache when another connection commits to the file).
+pub type SharedConnection = Arc<Mutex<Connection>>;
+
+/// Opens `path` for operational records: WAL, `synchronous=NORMAL` (a commit is atomic and
+/// survives a crash of the process; only an OS crash or power loss may drop the last rows, with
+/// no fsync per ask), a 30 s busy timeout. Blocking.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// [`open_connection`], shared. Blocking.
+pub fn open_shared(path: &Path) -> Result<SharedConnection> {
+    Ok(Arc::new(Mutex::new(open_connection(path)?)))
+}
 
 /// The file name of the operational database inside a knowledge-base directory.
-pub(crate) const OPS_FILE: &str = "ops.sqlite";
+pub const OPS_FILE: &str = "ops.sqlite";
 
 /// The tables that moved from `kb.sqlite` to `ops.sqlite`.
 const MOVED_TABLES: &[&str] = &[

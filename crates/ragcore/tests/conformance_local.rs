@@ -57,7 +57,10 @@ async fn term_stats_follow_every_write() -> ragcore::Result<()> {
     let s = kb.store().term_stats(&scope, &terms).await?;
     assert_eq!((s.chunks, s.document_frequency), (1, vec![1, 1]));
     // Another tenant's scope never sees these counts.
-    let g = kb.store().term_stats(&Scope::tenant("globex"), &terms).await?;
+    let g = kb
+        .store()
+        .term_stats(&Scope::tenant("globex"), &terms)
+        .await?;
     assert_eq!((g.chunks, g.document_frequency), (0, vec![0, 0]));
     Ok(())
 }

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -37,14 +36,16 @@ impl SqliteCostLedger {
     /// Opens the ledger in `db_file` (normally a knowledge base's `ops.sqlite`), creating its
     /// tables when missing.
     pub fn open(db_file: impl AsRef<Path>) -> Result<Self> {
-        let conn = Connection::open(db_file.as_ref())?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
-        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS cost_ledger(
+        Self::with_connection(crate::ops_file::open_shared(db_file.as_ref())?)
+    }
+
+    /// The ledger on a connection shared with the other operational records (see
+    /// [`crate::ops_file::SharedConnection`]), creating its tables when missing.
+    pub fn with_connection(conn: crate::ops_file::SharedConnection) -> Result<Self> {
+        conn.lock()
+            .map_err(|_| Error::poisoned("cost ledger"))?
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS cost_ledger(
                 id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, day TEXT NOT NULL,
                 tenant TEXT NOT NULL, principal TEXT NOT NULL, feature TEXT NOT NULL,
                 model TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
@@ -56,10 +57,8 @@ impl SqliteCostLedger {
                 id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, day TEXT NOT NULL,
                 tenant TEXT NOT NULL, principal TEXT NOT NULL, feature TEXT NOT NULL,
                 model TEXT NOT NULL, amount_usd REAL NOT NULL);",
-        )?;
-        Ok(SqliteCostLedger {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+            )?;
+        Ok(SqliteCostLedger { conn })
     }
 
     async fn with<T: Send + 'static>(

@@ -29,7 +29,7 @@ struct Inner {
     path: PathBuf,
     /// The schema that holds the store's tables: `main`, or `kb` (the attached `kb.sqlite`).
     kb_schema: &'static str,
-    conn: Mutex<Connection>,
+    conn: crate::ops_file::SharedConnection,
     centroids: Mutex<CentroidCache>,
 }
 
@@ -59,16 +59,30 @@ impl SqliteDriftLog {
     }
 
     fn open_inner(path: &Path, kb_file: Option<&Path>) -> Result<Self> {
-        let path = path.to_path_buf();
-        let conn = Connection::open(&path)
-            .map_err(|e| Error::Storage(format!("cannot open {}: {e}", path.display())))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
-        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS ask_drift(
+        let conn = crate::ops_file::open_shared(path)?;
+        Self::with_connection_inner(conn, path, kb_file)
+    }
+
+    /// The drift log on a connection (to `path`) shared with the other operational records
+    /// (see [`crate::ops_file::SharedConnection`]), with the centroids read from the knowledge
+    /// base in `kb_file`, attached to that connection. Blocking.
+    pub fn with_connection(
+        conn: crate::ops_file::SharedConnection,
+        path: impl AsRef<Path>,
+        kb_file: impl AsRef<Path>,
+    ) -> Result<Self> {
+        Self::with_connection_inner(conn, path.as_ref(), Some(kb_file.as_ref()))
+    }
+
+    fn with_connection_inner(
+        conn: crate::ops_file::SharedConnection,
+        path: &Path,
+        kb_file: Option<&Path>,
+    ) -> Result<Self> {
+        let kb_schema = {
+            let c = conn.lock().map_err(|_| Error::poisoned("drift log"))?;
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS ask_drift(
                 id          INTEGER PRIMARY KEY AUTOINCREMENT,
                 day         TEXT NOT NULL,
                 tenant      TEXT NOT NULL,
@@ -78,21 +92,23 @@ impl SqliteDriftLog {
                 question    TEXT
             );
             CREATE INDEX IF NOT EXISTS ask_drift_by_day ON ask_drift(tenant, day);",
-        )?;
-        let kb_schema = match kb_file {
-            Some(kb) => {
-                let uri = kb.to_string_lossy().to_string();
-                conn.execute("ATTACH DATABASE ?1 AS kb", [uri])
-                    .map_err(|e| Error::Storage(format!("cannot attach {}: {e}", kb.display())))?;
-                "kb"
+            )?;
+            match kb_file {
+                Some(kb) => {
+                    let uri = kb.to_string_lossy().to_string();
+                    c.execute("ATTACH DATABASE ?1 AS kb", [uri]).map_err(|e| {
+                        Error::Storage(format!("cannot attach {}: {e}", kb.display()))
+                    })?;
+                    "kb"
+                }
+                None => "main",
             }
-            None => "main",
         };
         Ok(SqliteDriftLog {
             inner: Arc::new(Inner {
-                path,
+                path: path.to_path_buf(),
                 kb_schema,
-                conn: Mutex::new(conn),
+                conn,
                 centroids: Mutex::new(HashMap::new()),
             }),
         })

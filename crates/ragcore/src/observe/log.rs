@@ -64,23 +64,23 @@ impl SqliteEventLog {
     /// Opens the log in `db_file` (normally a knowledge base's `ops.sqlite`), creating its
     /// table when missing.
     pub fn open(db_file: impl AsRef<Path>) -> Result<Self> {
-        let conn = Connection::open(db_file.as_ref())?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        // WAL + NORMAL: a commit is atomic and survives a crash of the process; only an OS
-        // crash or power loss may drop the last rows (no fsync per ask, one per checkpoint).
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS ask_events(
+        Self::with_connection(crate::ops_file::open_shared(db_file.as_ref())?)
+    }
+
+    /// The log on a connection shared with the other operational records (see
+    /// [`crate::ops_file::SharedConnection`]), creating its table when missing.
+    pub fn with_connection(conn: crate::ops_file::SharedConnection) -> Result<Self> {
+        conn.lock()
+            .map_err(|_| Error::poisoned("event log"))?
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS ask_events(
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
                 at_ms INTEGER NOT NULL, tenant TEXT NOT NULL, outcome TEXT NOT NULL,
                 body TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS ask_events_at ON ask_events(at_ms);
              CREATE INDEX IF NOT EXISTS ask_events_tenant ON ask_events(tenant, at_ms);",
-        )?;
-        Ok(SqliteEventLog {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+            )?;
+        Ok(SqliteEventLog { conn })
     }
 }
 
