@@ -31,6 +31,7 @@ mod local;
 mod memo;
 pub mod observe;
 pub mod ops_file;
+mod parallel;
 pub mod pipeline;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -157,11 +157,8 @@ impl Embedder for HashingEmbedder {
     async fn embed(&self, request: EmbedRequest) -> Result<EmbedResponse> {
         // A batch is embedded on the rayon pool (pure CPU work, deterministic per text).
         let vectors = if request.texts.len() >= 16 {
-            request
-                .texts
-                .par_iter()
-                .map(|t| self.embed_one(t))
-                .collect()
+            let texts = &request.texts;
+            crate::parallel::install(|| texts.par_iter().map(|t| self.embed_one(t)).collect())
         } else {
             request.texts.iter().map(|t| self.embed_one(t)).collect()
         };

@@ -266,25 +266,27 @@ impl Pipeline {
                 let chunker = self.inner.chunker.clone();
                 let seg = self.inner.config.segmenter;
                 let chunked = tokio::task::spawn_blocking(move || {
-                    group
-                        .into_par_iter()
-                        .map(|(d, hash)| {
-                            let chunks = chunker.chunk(&d).map(|chunks| {
-                                chunks
-                                    .into_iter()
-                                    .map(|c| {
-                                        let terms = seg.index_text(&format!(
-                                            "{}\n{}",
-                                            d.title,
-                                            c.indexed_text()
-                                        ));
-                                        (c, terms)
-                                    })
-                                    .collect::<Vec<_>>()
-                            });
-                            (d, hash, chunks)
-                        })
-                        .collect::<Vec<_>>()
+                    crate::parallel::install(move || {
+                        group
+                            .into_par_iter()
+                            .map(|(d, hash)| {
+                                let chunks = chunker.chunk(&d).map(|chunks| {
+                                    chunks
+                                        .into_iter()
+                                        .map(|c| {
+                                            let terms = seg.index_text(&format!(
+                                                "{}\n{}",
+                                                d.title,
+                                                c.indexed_text()
+                                            ));
+                                            (c, terms)
+                                        })
+                                        .collect::<Vec<_>>()
+                                });
+                                (d, hash, chunks)
+                            })
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .await?;
                 for (d, hash, chunks) in chunked {

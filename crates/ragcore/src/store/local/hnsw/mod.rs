@@ -30,7 +30,6 @@ mod visited;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -286,7 +285,7 @@ impl Graph {
                 .into_par_iter()
                 .for_each(|i| this.insert_node(i as u32));
         } else {
-            match process_pool() {
+            match crate::parallel::pool() {
                 Some(pool) => pool.install(|| {
                     (start..end)
                         .into_par_iter()
@@ -660,37 +659,6 @@ impl Graph {
             })
             .collect()
     }
-}
-
-/// A rayon pool owned by this process, for linking a batch when the caller is not already on a
-/// pool. The global pool's threads do not survive `fork()`, so a forked child (a Python worker)
-/// would wait forever on them. A child gets a pool of its own; the parent's (threadless there) is
-/// leaked rather than dropped. `None` (sequential linking) if no pool can be built.
-fn process_pool() -> Option<Arc<rayon::ThreadPool>> {
-    static POOL: std::sync::Mutex<Option<(u32, Arc<rayon::ThreadPool>)>> =
-        std::sync::Mutex::new(None);
-    let pid = std::process::id();
-    let mut guard = POOL.lock().ok()?;
-    if let Some((owner, pool)) = guard.as_ref() {
-        if *owner == pid {
-            return Some(pool.clone());
-        }
-    }
-    if let Some(old) = guard.take() {
-        std::mem::forget(old);
-    }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(8);
-    let pool = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .ok()?,
-    );
-    *guard = Some((pid, pool.clone()));
-    Some(pool)
 }
 
 #[cfg(test)]
