@@ -29,6 +29,19 @@ pub fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Runs `schema` (the `CREATE ... IF NOT EXISTS` statements of one component, named `what` in
+/// errors) on a shared connection. Blocking.
+pub(crate) fn create_tables(
+    conn: &SharedConnection,
+    what: &'static str,
+    schema: &str,
+) -> Result<()> {
+    conn.lock()
+        .map_err(|_| Error::poisoned(what))?
+        .execute_batch(schema)?;
+    Ok(())
+}
+
 /// [`open_connection`], shared. Blocking.
 pub fn open_shared(path: &Path) -> Result<SharedConnection> {
     Ok(Arc::new(Mutex::new(open_connection(path)?)))

@@ -42,10 +42,10 @@ impl SqliteCostLedger {
     /// The ledger on a connection shared with the other operational records (see
     /// [`crate::ops_file::SharedConnection`]), creating its tables when missing.
     pub fn with_connection(conn: crate::ops_file::SharedConnection) -> Result<Self> {
-        conn.lock()
-            .map_err(|_| Error::poisoned("cost ledger"))?
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS cost_ledger(
+        crate::ops_file::create_tables(
+            &conn,
+            "cost ledger",
+            "CREATE TABLE IF NOT EXISTS cost_ledger(
                 id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, day TEXT NOT NULL,
                 tenant TEXT NOT NULL, principal TEXT NOT NULL, feature TEXT NOT NULL,
                 model TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
@@ -57,7 +57,7 @@ impl SqliteCostLedger {
                 id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, day TEXT NOT NULL,
                 tenant TEXT NOT NULL, principal TEXT NOT NULL, feature TEXT NOT NULL,
                 model TEXT NOT NULL, amount_usd REAL NOT NULL);",
-            )?;
+        )?;
         Ok(SqliteCostLedger { conn })
     }
 

@@ -48,19 +48,8 @@ impl SqliteDriftLog {
     /// Opens (creating its table when missing) the drift log in the database at `path`, which
     /// also holds the store's tables (the centroids are read from there). Blocking.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_inner(path.as_ref(), None)
-    }
-
-    /// Opens the drift log in `path` (creating its table when missing) and reads the centroids
-    /// from the knowledge base in `kb_file` (attached read-only), so that the per-ask drift rows
-    /// are written outside the knowledge file. Blocking.
-    pub fn open_with_knowledge(path: impl AsRef<Path>, kb_file: impl AsRef<Path>) -> Result<Self> {
-        Self::open_inner(path.as_ref(), Some(kb_file.as_ref()))
-    }
-
-    fn open_inner(path: &Path, kb_file: Option<&Path>) -> Result<Self> {
-        let conn = crate::ops_file::open_shared(path)?;
-        Self::with_connection_inner(conn, path, kb_file)
+        let path = path.as_ref();
+        Self::with_connection_inner(crate::ops_file::open_shared(path)?, path, None)
     }
 
     /// The drift log on a connection (to `path`) shared with the other operational records
@@ -79,10 +68,10 @@ impl SqliteDriftLog {
         path: &Path,
         kb_file: Option<&Path>,
     ) -> Result<Self> {
-        let kb_schema = {
-            let c = conn.lock().map_err(|_| Error::poisoned("drift log"))?;
-            c.execute_batch(
-                "CREATE TABLE IF NOT EXISTS ask_drift(
+        crate::ops_file::create_tables(
+            &conn,
+            "drift log",
+            "CREATE TABLE IF NOT EXISTS ask_drift(
                 id          INTEGER PRIMARY KEY AUTOINCREMENT,
                 day         TEXT NOT NULL,
                 tenant      TEXT NOT NULL,
@@ -92,17 +81,17 @@ impl SqliteDriftLog {
                 question    TEXT
             );
             CREATE INDEX IF NOT EXISTS ask_drift_by_day ON ask_drift(tenant, day);",
-            )?;
-            match kb_file {
-                Some(kb) => {
-                    let uri = kb.to_string_lossy().to_string();
-                    c.execute("ATTACH DATABASE ?1 AS kb", [uri]).map_err(|e| {
-                        Error::Storage(format!("cannot attach {}: {e}", kb.display()))
-                    })?;
-                    "kb"
-                }
-                None => "main",
+        )?;
+        let kb_schema = match kb_file {
+            Some(kb) => {
+                let uri = kb.to_string_lossy().to_string();
+                conn.lock()
+                    .map_err(|_| Error::poisoned("drift log"))?
+                    .execute("ATTACH DATABASE ?1 AS kb", [uri])
+                    .map_err(|e| Error::Storage(format!("cannot attach {}: {e}", kb.display())))?;
+                "kb"
             }
+            None => "main",
         };
         Ok(SqliteDriftLog {
             inner: Arc::new(Inner {

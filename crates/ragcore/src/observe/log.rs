@@ -70,16 +70,16 @@ impl SqliteEventLog {
     /// The log on a connection shared with the other operational records (see
     /// [`crate::ops_file::SharedConnection`]), creating its table when missing.
     pub fn with_connection(conn: crate::ops_file::SharedConnection) -> Result<Self> {
-        conn.lock()
-            .map_err(|_| Error::poisoned("event log"))?
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS ask_events(
+        crate::ops_file::create_tables(
+            &conn,
+            "event log",
+            "CREATE TABLE IF NOT EXISTS ask_events(
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
                 at_ms INTEGER NOT NULL, tenant TEXT NOT NULL, outcome TEXT NOT NULL,
                 body TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS ask_events_at ON ask_events(at_ms);
              CREATE INDEX IF NOT EXISTS ask_events_tenant ON ask_events(tenant, at_ms);",
-            )?;
+        )?;
         Ok(SqliteEventLog { conn })
     }
 }

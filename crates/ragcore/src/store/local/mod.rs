@@ -30,7 +30,7 @@ pub mod ann_bench {
 }
 use ann::{AnnIndex, Visibility};
 use search::{
-    fetch_chunks, fetch_rows, fts_query, lexical_candidates, principals_json, vector_candidates,
+    fetch_chunks, fts_query, lexical_candidates, principals_json, read_kept, vector_candidates,
     DF_CAP, VISIBLE_SQL,
 };
 use term_cache::TermCache;
@@ -44,7 +44,7 @@ use super::{
 };
 use crate::embed::EmbedderFingerprint;
 use crate::error::{Error, Result};
-use crate::retrieve::{fuse_candidates, Fused};
+use crate::retrieve::fuse_candidates;
 use crate::types::Scope;
 
 /// Settings of a [`LocalStore`].
@@ -598,17 +598,19 @@ impl VectorStore for LocalStore {
     async fn hybrid_search(&self, request: HybridSearchRequest) -> Result<HybridHits> {
         // Candidates are ranked by row id and chunk id only; the full rows (text, title, ...)
         // are read for the `keep` fused ones, not for every candidate of both lists.
+        if request.vector.is_some() {
+            self.inner.check_not_pending()?;
+        }
+        let Some(t) = tenant_id_of(&self.inner, &request.scope.tenant)? else {
+            return Ok(HybridHits::default());
+        };
         let request = Arc::new(request);
         let vec_fut = async {
             let Some(vector) = request.vector.clone() else {
                 return Ok(Vec::new());
             };
-            self.inner.check_not_pending()?;
             let req = request.clone();
             self.blocking(move |inner| {
-                let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
-                    return Ok(Vec::new());
-                };
                 let hits: Vec<(i64, f32)> = {
                     let ann = inner
                         .ann
@@ -632,14 +634,11 @@ impl VectorStore for LocalStore {
             if query.is_empty() {
                 return Ok(Vec::new());
             }
-            let req = request.clone();
+            let principals = principals_json(&request.scope)?;
+            let k = request.k;
             self.blocking(move |inner| {
-                let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
-                    return Ok(Vec::new());
-                };
-                let principals = principals_json(&req.scope)?;
                 let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
-                lexical_candidates(&conn, t, &principals, &query, req.k)
+                lexical_candidates(&conn, t, &principals, &query, k)
             })
             .await
         };
@@ -653,35 +652,16 @@ impl VectorStore for LocalStore {
                 top_similarity,
             });
         }
-        let req = request.clone();
-        self.blocking(move |inner| {
-            let Some(t) = tenant_id_of(inner, &req.scope.tenant)? else {
-                return Ok(HybridHits::default());
-            };
-            let keys: Vec<(i64, f32)> = fused
-                .iter()
-                .map(|f| (f.key, f.vector_score.or(f.lexical_score).unwrap_or(f.score)))
-                .collect();
-            let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
-            let rows = fetch_rows(&conn, t, &keys)?;
-            let fused = fused
-                .into_iter()
-                .zip(rows)
-                .filter_map(|(f, row)| {
-                    row.map(|chunk| Fused {
-                        chunk,
-                        score: f.score,
-                        vector_score: f.vector_score,
-                        lexical_score: f.lexical_score,
-                    })
-                })
-                .collect();
-            Ok(HybridHits {
-                fused,
-                top_similarity,
+        let fused = self
+            .blocking(move |inner| {
+                let conn = inner.conn.lock().map_err(|_| Error::poisoned("database"))?;
+                read_kept(&conn, t, fused)
             })
+            .await?;
+        Ok(HybridHits {
+            fused,
+            top_similarity,
         })
-        .await
     }
 
     async fn term_stats(&self, scope: &Scope, terms: &[String]) -> Result<TermStats> {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
-use crate::retrieve::Candidate;
+use crate::retrieve::{Candidate, Fused, FusedCandidate};
 use crate::store::StoredChunk;
 use crate::types::{Chunk, DocumentKind, Scope};
 
@@ -94,6 +94,32 @@ pub(super) fn vector_candidates(
         .collect())
 }
 
+/// The rows of the kept fused candidates, in order, as [`Fused`] (a row no longer live is
+/// dropped). The chunk's own score is its vector similarity, else its BM25 score.
+pub(super) fn read_kept(
+    conn: &Connection,
+    tenant: u32,
+    fused: Vec<FusedCandidate<i64>>,
+) -> Result<Vec<Fused>> {
+    let keys: Vec<(i64, f32)> = fused
+        .iter()
+        .map(|f| (f.key, f.vector_score.or(f.lexical_score).unwrap_or(f.score)))
+        .collect();
+    let rows = fetch_rows(conn, tenant, &keys)?;
+    Ok(fused
+        .into_iter()
+        .zip(rows)
+        .filter_map(|(f, row)| {
+            row.map(|chunk| Fused {
+                chunk,
+                score: f.score,
+                vector_score: f.vector_score,
+                lexical_score: f.lexical_score,
+            })
+        })
+        .collect())
+}
+
 /// The rows of hits (row id, score), in order; rows no longer live are dropped.
 pub(super) fn fetch_chunks(
     conn: &Connection,
@@ -107,7 +133,7 @@ pub(super) fn fetch_chunks(
 }
 
 /// The row of each hit (row id, score), `None` where it is no longer live.
-pub(super) fn fetch_rows(
+fn fetch_rows(
     conn: &Connection,
     tenant: u32,
     rowids: &[(i64, f32)],
